@@ -1,0 +1,12 @@
+"""rnnlab: every classic recurrent network on PyTorch.
+
+Drop-in twins of torch.nn's recurrent layers (``RNN``, ``LSTM``, ``GRU``), any
+registered cell as a layer (``Recurrent``), and the cells themselves
+(``rnnlab.cells``).  See README.md.
+"""
+
+from . import cells
+from .layers import GRU, LSTM, RNN, Recurrent
+
+__version__ = "0.1.0"
+__all__ = ["cells", "Recurrent", "RNN", "LSTM", "GRU", "__version__"]

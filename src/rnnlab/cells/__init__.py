@@ -1,0 +1,18 @@
+"""Cells: one time step each, ``(x_t, state) -> (y_t, new_state)``.
+
+>>> import rnnlab
+>>> rnnlab.cells.available()
+['elman_tanh', 'elman_relu', 'lstm', 'gru', 'gru_v3', 'gru1', 'gru2', 'gru3']
+>>> cell = rnnlab.cells.create("lstm", input_size=3, hidden_size=5)
+"""
+
+from . import elman, lstm, gru, gru_v3  # noqa: F401  (registers the cells, in this order)
+from .base import RecurrentCell
+from .elman import ElmanCell
+from .gru import GRUCell
+from .gru_v3 import GRUv3Cell
+from .lstm import LSTMCell, LSTMState
+from .registry import available, create, register
+
+__all__ = ["RecurrentCell", "ElmanCell", "LSTMCell", "LSTMState", "GRUCell", "GRUv3Cell",
+           "available", "create", "register"]

@@ -1,0 +1,93 @@
+"""GRU in the form of Cho et al. (2014, arXiv:1406.1078v3) and the gate variants
+GRU1, GRU2, GRU3 of Dey & Salem (2017, arXiv:1701.05923), one time step.
+
+``gru_v3`` (Keras' ``reset_after=False`` form; the reset gate acts on h *before*
+the recurrent product, and each gate has one bias), Dey & Salem eqs. 1–4:
+
+    z = σ(W_z x + U_z h + b_z)
+    r = σ(W_r x + U_r h + b_r)
+    ĥ = tanh(W_h x + U_h (r ⊙ h) + b_h)
+    h' = (1 − z) ⊙ h + z ⊙ ĥ
+
+Convention: z weights the *new* candidate, as in Dey & Salem and Cho et al. v3
+(the opposite of torch.nn.GRU's z).  The variants change only the gates (§3):
+
+    gru1:  z = σ(U_z h + b_z),  r = σ(U_r h + b_r)      2·n·m fewer parameters
+    gru2:  z = σ(U_z h),        r = σ(U_r h)            a further 2·n fewer
+    gru3:  z = σ(b_z),          r = σ(b_r)              2·(n² + n·m) fewer than gru_v3
+
+(n hidden units, m inputs.)  Parameters: ``weight_ih`` (W_z, W_r, W_h rows, or
+W_h alone), ``weight_hh`` (U_z, U_r, U_h rows, or U_h alone), ``bias`` (b_z, b_r,
+b_h, or b_h alone).  A whole sequence runs on the hand-written kernel of
+gru_v3_scan.py.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .base import RecurrentCell, last_steps
+from .gru_v3_scan import GRUv3Scan
+from .registry import register
+
+# variant -> (gates see the input, gates see h, gates have a bias)
+VARIANTS = {
+    "gru_v3": (True, True, True),
+    "gru1": (False, True, True),
+    "gru2": (False, True, False),
+    "gru3": (False, False, True),
+}
+
+
+class GRUv3Cell(RecurrentCell):
+    """One step of ``gru_v3``, ``gru1``, ``gru2`` or ``gru3``; state and output h (B, H)."""
+
+    def __init__(self, input_size: int, hidden_size: int, *, variant: str = "gru_v3", bias: bool = True,
+                 device=None, dtype=None) -> None:
+        super().__init__(input_size, hidden_size)
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {sorted(VARIANTS)}; got {variant!r}")
+        self.variant = variant
+        gate_input, gate_recurrent, gate_bias = VARIANTS[variant]
+        self.gate_input, self.gate_recurrent = gate_input, gate_recurrent
+        self.gate_bias = gate_bias and bias
+        H, kw = hidden_size, {"device": device, "dtype": dtype}
+        self.weight_ih = nn.Parameter(torch.empty((3 if gate_input else 1) * H, input_size, **kw))
+        self.weight_hh = nn.Parameter(torch.empty((3 if gate_recurrent else 1) * H, H, **kw))
+        self.bias = nn.Parameter(torch.empty((3 if self.gate_bias else 1) * H, **kw)) if bias else None
+        self.reset_parameters()
+
+    def _input_terms(self, x: Tensor) -> tuple[Tensor | None, Tensor]:
+        """x (..., m) -> (gate terms (..., 2H) or None, candidate term (..., H))."""
+        H = self.hidden_size
+        if self.gate_input:  # one product for z, r and ĥ
+            proj = F.linear(x, self.weight_ih, self.bias)
+            return proj[..., : 2 * H], proj[..., 2 * H :]
+        cand_bias = self.bias[-H:] if self.bias is not None else None
+        cand = F.linear(x, self.weight_ih, cand_bias)
+        gates = self.bias[: 2 * H].expand(*x.shape[:-1], 2 * H) if self.gate_bias else None
+        if gates is None and not self.gate_recurrent:  # gru3 without bias: σ(0)
+            gates = x.new_zeros(*x.shape[:-1], 2 * H)
+        return gates, cand
+
+    def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        H = self.hidden_size
+        gate_x, cand_x = self._input_terms(x)
+        pre = gate_x if gate_x is not None else 0
+        if self.gate_recurrent:
+            pre = pre + F.linear(h, self.weight_hh[: 2 * H])
+        z, r = torch.sigmoid(pre).expand(h.shape[0], 2 * H).split(H, dim=-1)
+        cand = torch.tanh(cand_x + F.linear(r * h, self.weight_hh[-H:]))
+        h = (1 - z) * h + z * cand
+        return h, h
+
+    def sequence(self, x: Tensor, h: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        gate_x, cand_x = self._input_terms(x)  # every step's input terms at once
+        y = GRUv3Scan.apply(gate_x, cand_x, h, self.weight_hh)  # (T, B, H)
+        return y, last_steps(y, lengths)
+
+
+for _name in VARIANTS:
+    register(_name, lambda i, h, _v=_name, **kw: GRUv3Cell(i, h, variant=_v, **kw))

@@ -1,0 +1,71 @@
+"""Long short-term memory, one time step.
+
+Hochreiter & Schmidhuber (1997), "Long short-term memory", Neural Computation 9;
+forget gate from Gers, Schmidhuber & Cummins (2000); output projection from Sak,
+Senior & Beaufays (2014).  With gate order i, f, g, o as in torch.nn.LSTMCell:
+
+    i, f, o = σ(W_i x + b_i + U_i h + c_i), σ(...), σ(...)
+    g       = tanh(W_g x + b_g + U_g h + c_g)
+    c' = f ⊙ c + i ⊙ g
+    h' = o ⊙ tanh(c'),            or  W_hr (o ⊙ tanh(c'))  with proj_size > 0
+
+Departure from the 1997 paper: no peephole connections and a forget gate, the
+form torch.nn and most later work use.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .registry import register
+from .torch_kernels import TorchKernelCell
+
+
+class LSTMState(NamedTuple):
+    """State of the LSTM."""
+
+    h: Tensor  # (B, H_out): H, or proj_size when projecting
+    c: Tensor  # (B, H)
+
+
+class LSTMCell(TorchKernelCell):
+    """LSTM step; state ``LSTMState(h, c)``, output h.
+
+    weight_ih (4H, H_in), weight_hh (4H, H_out), bias_ih (4H,), bias_hh (4H,),
+    weight_hr (proj_size, H) when proj_size > 0: torch.nn.LSTM's layout.
+    """
+
+    state_type = LSTMState
+    torch_kernel = "LSTM"
+
+    def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True, proj_size: int = 0,
+                 device=None, dtype=None) -> None:
+        super().__init__(input_size, hidden_size)
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
+            raise ValueError(f"proj_size must be an int in [0, hidden_size={hidden_size}); got {proj_size!r}")
+        self.proj_size = proj_size
+        self.output_size = proj_size or hidden_size
+        self.state_sizes = (self.output_size, hidden_size)
+        kw = {"device": device, "dtype": dtype}
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size, **kw))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, self.output_size, **kw))
+        self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size, **kw)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size, **kw)) if bias else None
+        self.weight_hr = nn.Parameter(torch.empty(proj_size, hidden_size, **kw)) if proj_size else None
+        self.reset_parameters()
+
+    def forward(self, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(state.h, self.weight_hh, self.bias_hh)
+        i, f, g, o = gates.chunk(4, dim=-1)  # each (B, H)
+        c = torch.sigmoid(f) * state.c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        if self.weight_hr is not None:
+            h = F.linear(h, self.weight_hr)  # (B, proj_size)
+        return h, LSTMState(h, c)
+
+
+register("lstm", LSTMCell)
