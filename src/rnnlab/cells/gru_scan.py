@@ -41,21 +41,24 @@ class GRUScan(torch.autograd.Function):
         hid = three_h // 3
         hs = gx.new_empty(steps + 1, batch, hid)  # h_0 … h_T
         hs[0] = h0
-        gh = gx.new_empty(steps, batch, three_h)  # U h_{t−1} + b_hh
+        # The addend of each step's product: gx + b_hh for r and z (their whole pre-activation
+        # then comes out of one addmm), b_hh alone for n (which needs U_n h + b_hn separately).
+        gh = gx.clone()  # becomes [r, z pre-activations, U_n h + b_hn]
+        if bias_hh is None:
+            gh[..., 2 * hid :] = 0
+        else:
+            gh[..., : 2 * hid] += bias_hh[: 2 * hid]
+            gh[..., 2 * hid :] = bias_hh[2 * hid :]
         act = gx.new_empty(steps, batch, three_h)  # r, z, n after their nonlinearities
         w_t = weight_hh.t()
         # Per-step views made in a few C++ calls instead of several Python indexings a step.
         h_seq, gh_seq = hs.unbind(0), gh.unbind(0)
-        gx_rz, gx_n = gx[..., : 2 * hid].unbind(0), gx[..., 2 * hid :].unbind(0)
-        gh_rz, gh_n = gh[..., : 2 * hid].unbind(0), gh[..., 2 * hid :].unbind(0)
+        gx_n, gh_rz, gh_n = gx[..., 2 * hid :].unbind(0), gh[..., : 2 * hid].unbind(0), gh[..., 2 * hid :].unbind(0)
         a_rz, a_r = act[..., : 2 * hid].unbind(0), act[..., :hid].unbind(0)
         a_z, a_n = act[..., hid : 2 * hid].unbind(0), act[..., 2 * hid :].unbind(0)
         for t in range(steps):
-            if bias_hh is None:
-                torch.mm(h_seq[t], w_t, out=gh_seq[t])
-            else:
-                torch.addmm(bias_hh, h_seq[t], w_t, out=gh_seq[t])
-            torch.add(gx_rz[t], gh_rz[t], out=a_rz[t]).sigmoid_()
+            gh_seq[t].addmm_(h_seq[t], w_t)
+            torch.sigmoid(gh_rz[t], out=a_rz[t])
             torch.addcmul(gx_n[t], a_r[t], gh_n[t], out=a_n[t]).tanh_()
             torch.lerp(a_n[t], h_seq[t], a_z[t], out=h_seq[t + 1])  # n + z ⊙ (h − n)
         ctx.save_for_backward(weight_hh, hs, gh, act)
