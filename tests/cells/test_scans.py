@@ -3,10 +3,19 @@
 import pytest
 import torch
 
+from rnnlab.cells import gru_scan, gru_v3_scan
 from rnnlab.cells.gru_scan import GRUScan
 from rnnlab.cells.gru_v3_scan import GRUv3Scan
 
 T, B, H = 5, 3, 4
+
+
+@pytest.fixture(params=[None, 2], ids=["one chunk", "chunks of 2 steps"], autouse=True)
+def backward_chunk(request, monkeypatch):
+    """Run every check with the backward sweep in one chunk and in several (T = 5: 2 + 2 + 1)."""
+    if request.param is not None:
+        for module in (gru_scan, gru_v3_scan):
+            monkeypatch.setattr(module, "chunk_steps", lambda batch, width: request.param)
 
 
 def _leaf(*shape):

@@ -8,11 +8,12 @@ runs only the recurrence (gate order r, z, n as in torch.nn.GRU),
     r_t = σ(gx_r + gh_r)        z_t = σ(gx_z + gh_z)        n_t = tanh(gx_n + r_t ⊙ gh_n)
     h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}
 
-and differentiates it by hand.  Every factor of the backward pass that does not
-depend on the incoming gradient is computed for all steps at once; the reverse
-sweep then costs three tensor operations a step, and the weight gradient is one
-product over all steps, dU = Σ_t dgh_tᵀ h_{t−1}, instead of one per step as
-autograd would do.  Checked against autograd with ``torch.autograd.gradcheck``
+and differentiates it by hand.  The backward sweep runs over chunks of steps: for
+each chunk, every factor that does not depend on the incoming gradient is
+computed at once, the reverse sweep costs three tensor operations a step, and the
+weight gradient takes one product for the chunk, dU += Σ_t dgh_tᵀ h_{t−1},
+instead of one per step as autograd would do.  Chunks keep the temporaries small
+(cache-resident and recycled by the allocator rather than fresh pages).  Checked against autograd with ``torch.autograd.gradcheck``
 (float64) in tests/cells/test_scans.py.
 """
 
@@ -70,31 +71,41 @@ class GRUScan(torch.autograd.Function):
         weight_hh, hs, gh, act = ctx.saved_tensors
         steps, batch, three_h = act.shape
         hid = three_h // 3
-        r, z, n = act[..., :hid], act[..., hid : 2 * hid], act[..., 2 * hid :]
-        # fac maps dL/dh_t to dL/dgh_t for all steps at once: (T, B, 3H), gate order r, z, n.
-        dn_pre = _tanh_backward(1 - z, n)  # ∂h_t/∂(n pre-activation) = (1 − z)(1 − n²)
-        fac = torch.empty_like(act)
-        _sigmoid_backward(dn_pre * gh[..., 2 * hid :], r, grad_input=fac[..., :hid])
-        _sigmoid_backward(hs[:-1] - n, z, grad_input=fac[..., hid : 2 * hid])
-        torch.mul(dn_pre, r, out=fac[..., 2 * hid :])  # gh_n enters as r ⊙ gh_n
+        d_gx = torch.empty_like(gh)  # dL/dgx; holds dL/dgh until each chunk's weight gradient is taken
+        d_weight = torch.zeros_like(weight_hh)
+        d_bias = weight_hh.new_zeros(three_h) if ctx.has_bias else None
+        dh = grad_out[steps - 1]  # dL/dh_t, from the output and from step t+1
+        chunk = chunk_steps(batch, three_h)
+        for end in range(steps, 0, -chunk):
+            begin = max(0, end - chunk)
+            r, z, n = act[begin:end, :, :hid], act[begin:end, :, hid : 2 * hid], act[begin:end, :, 2 * hid :]
+            # fac maps dL/dh_t to dL/dgh_t, gate order r, z, n: (C, B, 3, H) for the chunk's C steps at once.
+            dn_pre = _tanh_backward(1 - z, n)  # ∂h_t/∂(n pre-activation) = (1 − z)(1 − n²)
+            fac = act.new_empty(end - begin, batch, 3, hid)
+            _sigmoid_backward(dn_pre * gh[begin:end, :, 2 * hid :], r, grad_input=fac[:, :, 0])
+            _sigmoid_backward(hs[begin:end] - n, z, grad_input=fac[:, :, 1])
+            torch.mul(dn_pre, r, out=fac[:, :, 2])  # gh_n enters as r ⊙ gh_n
+            z_seq, fac_seq = z.unbind(0), fac.unbind(0)
+            dgh_seq = d_gx[begin:end].unbind(0)
+            dh_chunk = [None] * (end - begin)
+            for t in range(end - 1, begin - 1, -1):
+                i = t - begin
+                dh_chunk[i] = dh
+                torch.mul(dh.unsqueeze(1), fac_seq[i], out=dgh_seq[i].view(batch, 3, hid))
+                dh = torch.addcmul(grad_out[t - 1], dh, z_seq[i]) if t > 0 else dh * z_seq[i]
+                dh.addmm_(dgh_seq[i], weight_hh)
+            # dU = Σ_t dgh_tᵀ h_{t−1}: one product per chunk of steps, not one per step.
+            flat_dgh = d_gx[begin:end].view(-1, three_h)  # (C·B, 3H)
+            d_weight.addmm_(flat_dgh.t(), hs[begin:end].reshape(-1, hid))
+            if d_bias is not None:
+                d_bias += flat_dgh.sum(0)
+            # dL/dgx equals dL/dgh for r and z; for n it lacks the factor r.
+            torch.mul(torch.stack(dh_chunk), dn_pre, out=d_gx[begin:end, :, 2 * hid :])
+        return d_gx, dh, d_weight, d_bias
 
-        dh = torch.empty_like(hs)  # dh[t] = dL/dh_t, from the output and from step t+1
-        d_gh = torch.empty_like(gh)
-        dh[steps] = grad_out[steps - 1]
-        dh_seq, z_seq, g_seq = dh.unbind(0), z.unbind(0), grad_out.unbind(0)
-        dgh_seq = d_gh.view(steps, batch, 3, hid).unbind(0)
-        fac_seq = fac.view(steps, batch, 3, hid).unbind(0)
-        dgh_flat = d_gh.unbind(0)
-        for t in range(steps, 0, -1):
-            torch.mul(dh_seq[t].unsqueeze(1), fac_seq[t - 1], out=dgh_seq[t - 1])
-            if t > 1:
-                torch.addcmul(g_seq[t - 2], dh_seq[t], z_seq[t - 1], out=dh_seq[t - 1])
-            else:
-                torch.mul(dh_seq[t], z_seq[t - 1], out=dh_seq[t - 1])
-            dh_seq[t - 1].addmm_(dgh_flat[t - 1], weight_hh)
-        flat_dgh = d_gh.view(steps * batch, three_h)  # (T·B, 3H)
-        d_weight = flat_dgh.t() @ hs[:-1].reshape(steps * batch, hid)  # (3H, H): one product for all steps
-        d_bias = flat_dgh.sum(0) if ctx.has_bias else None
-        # dL/dgx equals dL/dgh for r and z; for n it lacks the factor r.  Reuse the buffer.
-        torch.mul(dh[1:], dn_pre, out=d_gh[..., 2 * hid :])
-        return d_gh, dh[0], d_weight, d_bias
+
+def chunk_steps(batch: int, width: int) -> int:
+    """Steps per chunk of the backward sweep: temporaries of about 1 MiB stay in cache and
+    are recycled by the allocator, while the per-chunk weight-gradient product still
+    has at least 512 rows."""
+    return max(1, 512 // batch, (1 << 18) // (batch * width))

@@ -10,9 +10,9 @@ function runs the recurrence (gate order z, r):
     ĥ_t = tanh(cand_x_t + U_h (r_t ⊙ h_{t−1}))
     h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ ĥ_t      (Dey & Salem 2017, eq. 1)
 
-Backward: the gradient-independent factors are computed for all steps at once,
-the reverse sweep costs a few tensor operations a step, and each weight
-gradient is one product over all steps.  Checked with ``gradcheck`` in
+Backward, over chunks of steps as in gru_scan.py: the gradient-independent
+factors of a chunk are computed at once, the reverse sweep costs a few tensor
+operations a step, and each weight gradient takes one product per chunk.  Checked with ``gradcheck`` in
 tests/cells/test_scans.py.
 """
 
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from .gru_scan import chunk_steps
 
 _sigmoid_backward = torch.ops.aten.sigmoid_backward  # (grad, σ(x)) -> grad ⊙ σ(x)(1 − σ(x))
 _tanh_backward = torch.ops.aten.tanh_backward  # (grad, tanh(x)) -> grad ⊙ (1 − tanh(x)²)
@@ -71,43 +73,41 @@ class GRUv3Scan(torch.autograd.Function):
         weight_hh, hs, gates, cand, rh = ctx.saved_tensors
         steps, batch, hid = cand.shape
         recurrent_gates = weight_hh.shape[0] == 3 * hid
-        z, r, h_prev = gates[..., :hid], gates[..., hid:], hs[:-1]
-        # Gradient-independent factors, all steps at once.  d buffer layout per step: [ĥ, z, r].
-        fac = cand.new_empty(steps, batch, 2, hid)
-        _tanh_backward(z, cand, grad_input=fac[:, :, 0])  # ∂h_t/∂(ĥ pre-activation) = z (1 − ĥ²)
-        _sigmoid_backward(cand - h_prev, z, grad_input=fac[:, :, 1])  # ∂h_t/∂(z pre-activation)
-        fac_r = _sigmoid_backward(h_prev, r)  # ∂(r ⊙ h)/∂(r pre-activation)
-        keep = 1 - z  # ∂h_t/∂h_{t−1}, direct path
-
-        d = cand.new_empty(steps, batch, 3 * hid)  # gradients of the pre-activations [ĥ, z, r]
-        dh = torch.empty_like(hs)
-        d_rh = cand.new_empty(batch, hid)
-        dh[steps] = grad_out[steps - 1]
         u_gates = weight_hh[: 2 * hid] if recurrent_gates else None  # (2H, H)
         u_cand = weight_hh[-hid:]  # (H, H)
-        dh_seq, g_seq, keep_seq, r_seq = dh.unbind(0), grad_out.unbind(0), keep.unbind(0), r.unbind(0)
-        fac_seq, fac_r_seq = fac.unbind(0), fac_r.unbind(0)
-        d_cz_seq = d[..., : 2 * hid].view(steps, batch, 2, hid).unbind(0)
-        d_c_seq, d_zr_seq, d_r_seq = d[..., :hid].unbind(0), d[..., hid:].unbind(0), d[..., 2 * hid :].unbind(0)
-        for t in range(steps, 0, -1):
-            i = t - 1
-            torch.mul(dh_seq[t].unsqueeze(1), fac_seq[i], out=d_cz_seq[i])  # dĥ_pre, dz_pre
-            torch.mm(d_c_seq[i], u_cand, out=d_rh)  # dL/d(r ⊙ h)
-            torch.mul(d_rh, fac_r_seq[i], out=d_r_seq[i])  # dr_pre
-            out = dh_seq[i]
-            if i > 0:
-                torch.addcmul(g_seq[i - 1], dh_seq[t], keep_seq[i], out=out)
-            else:
-                torch.mul(dh_seq[t], keep_seq[i], out=out)
-            out.addcmul_(d_rh, r_seq[i])
-            if u_gates is not None:
-                out.addmm_(d_zr_seq[i], u_gates)
-        flat = d.view(steps * batch, 3 * hid)
-        d_cand_w = flat[:, :hid].t() @ rh.view(steps * batch, hid)  # (H, H): one product for all steps
-        if recurrent_gates:
-            d_gate_w = flat[:, hid:].t() @ h_prev.reshape(steps * batch, hid)  # (2H, H)
-            d_weight = torch.cat([d_gate_w, d_cand_w])
-        else:
-            d_weight = d_cand_w
+        d = cand.new_empty(steps, batch, 3 * hid)  # gradients of the pre-activations, per step [ĥ, z, r]
+        d_weight = torch.zeros_like(weight_hh)  # rows U_z, U_r, U_h (or U_h alone)
+        d_rh = cand.new_empty(batch, hid)
+        dh = grad_out[steps - 1]  # dL/dh_t, from the output and from step t+1
+        chunk = chunk_steps(batch, 3 * hid)
+        for end in range(steps, 0, -chunk):
+            begin = max(0, end - chunk)
+            z, r = gates[begin:end, :, :hid], gates[begin:end, :, hid:]
+            cand_c, h_prev = cand[begin:end], hs[begin:end]
+            # Gradient-independent factors of the chunk's steps at once.
+            fac = cand.new_empty(end - begin, batch, 2, hid)  # [ĥ, z]
+            _tanh_backward(z, cand_c, grad_input=fac[:, :, 0])  # ∂h_t/∂(ĥ pre-activation) = z (1 − ĥ²)
+            _sigmoid_backward(cand_c - h_prev, z, grad_input=fac[:, :, 1])  # ∂h_t/∂(z pre-activation)
+            fac_r = _sigmoid_backward(h_prev, r)  # ∂(r ⊙ h)/∂(r pre-activation)
+            keep = 1 - z  # ∂h_t/∂h_{t−1}, direct path
+            keep_seq, r_seq, fac_seq, fac_r_seq = keep.unbind(0), r.unbind(0), fac.unbind(0), fac_r.unbind(0)
+            d_chunk = d[begin:end]
+            d_cz_seq = d_chunk[..., : 2 * hid].view(end - begin, batch, 2, hid).unbind(0)
+            d_c_seq, d_zr_seq, d_r_seq = (d_chunk[..., :hid].unbind(0), d_chunk[..., hid:].unbind(0),
+                                          d_chunk[..., 2 * hid :].unbind(0))
+            for t in range(end - 1, begin - 1, -1):
+                i = t - begin
+                torch.mul(dh.unsqueeze(1), fac_seq[i], out=d_cz_seq[i])  # dĥ_pre, dz_pre
+                torch.mm(d_c_seq[i], u_cand, out=d_rh)  # dL/d(r ⊙ h)
+                torch.mul(d_rh, fac_r_seq[i], out=d_r_seq[i])  # dr_pre
+                dh = torch.addcmul(grad_out[t - 1], dh, keep_seq[i]) if t > 0 else dh * keep_seq[i]
+                dh.addcmul_(d_rh, r_seq[i])
+                if u_gates is not None:
+                    dh.addmm_(d_zr_seq[i], u_gates)
+            # Weight gradients: one product per chunk of steps, not one per step.
+            flat = d_chunk.view(-1, 3 * hid)  # (C·B, 3H)
+            d_weight[-hid:].addmm_(flat[:, :hid].t(), rh[begin:end].reshape(-1, hid))
+            if recurrent_gates:
+                d_weight[: 2 * hid].addmm_(flat[:, hid:].t(), h_prev.reshape(-1, hid))
         d_gate_x = d[..., hid:] if ctx.has_gate_x else None
-        return d_gate_x, d[..., :hid], dh[0], d_weight
+        return d_gate_x, d[..., :hid], dh, d_weight

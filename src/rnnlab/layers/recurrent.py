@@ -157,7 +157,7 @@ class Recurrent(nn.Module):
             if not isinstance(hx, (tuple, list)) or len(hx) != len(sizes) or not all(
                     isinstance(h, Tensor) for h in hx):
                 raise TypeError(f"{owner}: hx must be a tuple of {len(sizes)} tensors ({', '.join(names)}); "
-                                f"got {type(hx).__name__}")
+                                f"got {_describe(hx)}")
             fields = list(hx)
         out = []
         for name, field, size in zip(names, fields, sizes):
@@ -224,6 +224,12 @@ class Recurrent(nn.Module):
         n_fields = len(fields)
         stacked = [torch.stack([f if n_fields == 1 else f[k] for f in finals]) for k in range(n_fields)]
         return x, stacked
+
+
+def _describe(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} ({', '.join(type(v).__name__ for v in value)})"
+    return type(value).__name__
 
 
 def _to_torch_names(module: Recurrent, state_dict, prefix: str, local_metadata) -> None:

@@ -31,8 +31,6 @@ class LSTM(Recurrent):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
                  device=None, dtype=None) -> None:
-        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
-            raise ValueError(f"proj_size must be an int in [0, hidden_size={hidden_size}); got {proj_size!r}")
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device, dtype, proj_size=proj_size)
         self.proj_size = proj_size

@@ -1,0 +1,411 @@
+"""``rnnlab bench``: speed and memory of every cell against torch.nn on this machine.
+
+At each size (B, T, I, H) every contender (torch.nn.RNN/LSTM/GRU, their rnnlab
+twins, ``Recurrent(cell)`` for every other registered cell, and the plain
+per-step reference loop) runs
+
+    fwd      forward under ``torch.no_grad()``
+    fwd+bwd  forward, then ``output.sum().backward()`` with the input requiring grad
+
+Times are medians over repeated rounds after warm-up rounds; a round runs every
+contender once, in an order rotated from round to round, all in one process, so
+that machine noise hits all contenders alike.  Memory is the size of what
+autograd keeps for the backward pass (see ``saved_bytes``): deterministic and
+comparable across contenders, unlike a process's resident size.
+
+Every contender that has a torch.nn twin loads the twin's weights, and its output
+must equal the twin's; a contender that raises or computes something else is
+reported as failed, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, NamedTuple, TextIO
+
+import torch
+from torch import Tensor, nn
+from torch.autograd.graph import saved_tensors_hooks
+
+from . import __version__, cells
+from .layers import GRU, LSTM, RNN, Recurrent
+
+
+class Size(NamedTuple):
+    """One benchmark size: batch N, steps L, input features H_in, hidden units H."""
+
+    batch: int
+    steps: int
+    input_size: int
+    hidden_size: int
+
+    @property
+    def label(self) -> str:
+        return f"B={self.batch} T={self.steps} I={self.input_size} H={self.hidden_size}"
+
+
+SIZES = (Size(64, 100, 128, 256), Size(32, 200, 64, 128), Size(16, 784, 1, 100), Size(64, 50, 512, 512))
+FULL_REPEATS = 15
+QUICK_REPEATS = 5
+QUICK_STEPS_DIVISOR = 2  # --quick runs every size with T halved
+WARMUP_ROUNDS = 1
+OUTPUT_TOLERANCE = 1e-4  # max |y − y_twin| allowed in float32
+BASELINE = "torch.nn.GRU"  # every ratio "× GRU" is against this contender
+_SEED = 0
+
+MEMORY_NOTE = ("saved MB = activations kept for backward: the distinct tensor storages that autograd saves "
+               "during the forward pass (counted with torch.autograd.graph.saved_tensors_hooks), parameters "
+               "and input excluded; not the process's peak RSS")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A contender's fwd+bwd time must be at most ``max_ratio`` times ``baseline``'s."""
+
+    baseline: str
+    max_ratio: float
+
+    def __str__(self) -> str:
+        return f"≤ {self.max_ratio:.1f}× {self.baseline}"
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One layer to time.
+
+    build: (input_size, hidden_size) -> layer taking x (T, B, I) and returning (y (T, B, H), state).
+    twin: the contender computing the same function in torch.nn; its weights are
+        loaded into this one and the outputs must agree.
+    target: the speed this contender should reach, or None.
+    """
+
+    name: str
+    build: Callable[[int, int], nn.Module]
+    twin: str | None = None
+    target: Target | None = None
+
+
+def _plain_loop(input_size: int, hidden_size: int) -> Recurrent:
+    layer = Recurrent("gru", input_size, hidden_size)
+    layer.fast_paths = False
+    return layer
+
+
+def _recurrent(cell: str) -> Callable[[int, int], nn.Module]:
+    return lambda input_size, hidden_size: Recurrent(cell, input_size, hidden_size)
+
+
+_TWIN_CELLS = ("elman_tanh", "lstm", "gru")  # timed as rnnlab.RNN, rnnlab.LSTM, rnnlab.GRU
+
+
+def default_contenders() -> list[Contender]:
+    """torch.nn's three layers, rnnlab's twins, every other registered cell, and the plain loop."""
+    cell_target = Target(BASELINE, 1.0)
+    contenders = [
+        Contender("torch.nn.RNN", nn.RNN),
+        Contender("torch.nn.LSTM", nn.LSTM),
+        Contender("torch.nn.GRU", nn.GRU),
+        Contender("rnnlab.RNN", RNN, twin="torch.nn.RNN", target=cell_target),
+        Contender("rnnlab.LSTM", LSTM, twin="torch.nn.LSTM", target=Target("torch.nn.LSTM", 1.1)),
+        Contender("rnnlab.GRU", GRU, twin="torch.nn.GRU", target=Target(BASELINE, 0.9)),
+    ]
+    contenders += [Contender(f"Recurrent('{name}')", _recurrent(name), target=cell_target)
+                   for name in cells.available() if name not in _TWIN_CELLS]
+    contenders.append(Contender("plain loop ('gru')", _plain_loop, twin="torch.nn.GRU"))
+    return contenders
+
+
+def bench_sizes(quick: bool) -> list[Size]:
+    """The sizes of a full run, or of a quick one (T divided by QUICK_STEPS_DIVISOR)."""
+    if not quick:
+        return list(SIZES)
+    return [s._replace(steps=max(1, s.steps // QUICK_STEPS_DIVISOR)) for s in SIZES]
+
+
+# ---- measurements ----------------------------------------------------------------------------
+
+def saved_bytes(layer: nn.Module, x: Tensor) -> tuple[int, Tensor]:
+    """Bytes autograd keeps for the backward pass of ``layer(x)``, and the output y.
+
+    Each saved tensor is counted by its storage, once, so that views of one
+    buffer (e.g. the per-step slices of a stacked output) are not counted again;
+    the storages of the parameters and of x are left out, as they exist anyway.
+    """
+    storages: dict[int, int] = {}
+
+    def pack(t: Tensor) -> Tensor:
+        storage = t.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with saved_tensors_hooks(pack, lambda t: t):
+        y, _ = layer(x)
+    held = {p.untyped_storage().data_ptr() for p in layer.parameters()} | {x.untyped_storage().data_ptr()}
+    return sum(n for ptr, n in storages.items() if ptr not in held), y.detach()
+
+
+def _forward(layer: nn.Module, x: Tensor) -> None:
+    with torch.no_grad():
+        layer(x)
+
+
+def _forward_backward(layer: nn.Module, x: Tensor) -> None:
+    y, _ = layer(x)
+    y.sum().backward()
+
+
+def _seconds(run: Callable[[nn.Module, Tensor], None], layer: nn.Module, x: Tensor) -> float:
+    x.grad = None
+    layer.zero_grad(set_to_none=True)
+    start = time.perf_counter()
+    run(layer, x)
+    return time.perf_counter() - start
+
+
+def _failure(error: Exception) -> str:
+    """'ErrorType: first line of the message', for one table cell."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+class _Progress:
+    """Progress on stderr: a tqdm bar when tqdm is installed, else one line per round."""
+
+    def __init__(self, total: int, description: str) -> None:
+        self.description, self.total, self.done = description, total, 0
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            self.bar = None
+        else:
+            self.bar = tqdm(total=total, desc=description, unit="round", file=sys.stderr, leave=False)
+
+    def step(self) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update()
+        else:
+            print(f"{self.description}: round {self.done}/{self.total}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def measure_size(size: Size, contenders: list[Contender], repeats: int, description: str) -> list[dict]:
+    """Build, check and time every contender at ``size``; one result dict per contender."""
+    torch.manual_seed(_SEED)
+    x = torch.randn(size.steps, size.batch, size.input_size).requires_grad_()  # (T, B, I)
+    results = {c.name: {"name": c.name, "twin": c.twin, "error": None, "fwd_s": [], "fwd_bwd_s": []}
+               for c in contenders}
+    layers, outputs = {}, {}
+    for contender in contenders:  # twins come before the contenders that copy them
+        result = results[contender.name]
+        try:
+            layer = contender.build(size.input_size, size.hidden_size)
+            if contender.twin is not None:
+                if contender.twin not in layers:
+                    raise RuntimeError(f"its twin {contender.twin} is not among the contenders or failed")
+                layer.load_state_dict(layers[contender.twin].state_dict())
+            result["saved_bytes"], outputs[contender.name] = saved_bytes(layer, x)
+            if contender.twin is not None:
+                diff = (outputs[contender.name] - outputs[contender.twin]).abs().max().item()
+                result["max_abs_diff_vs_twin"] = diff
+                if not diff <= OUTPUT_TOLERANCE:
+                    raise AssertionError(f"output differs from {contender.twin}'s by {diff:.3g} "
+                                         f"(tolerance {OUTPUT_TOLERANCE:g})")
+        except Exception as error:  # reported in the table and the JSON, never hidden
+            result["error"] = _failure(error)
+            continue
+        layers[contender.name] = layer
+    progress = _Progress(WARMUP_ROUNDS + repeats, description)
+    names = [c.name for c in contenders]
+    for round_index in range(WARMUP_ROUNDS + repeats):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:  # rotated so no contender always runs first
+            result = results[name]
+            if result["error"] is not None:
+                continue
+            try:
+                fwd = _seconds(_forward, layers[name], x)
+                fwd_bwd = _seconds(_forward_backward, layers[name], x)
+            except Exception as error:
+                result["error"] = _failure(error)
+                continue
+            if round_index >= WARMUP_ROUNDS:
+                result["fwd_s"].append(fwd)
+                result["fwd_bwd_s"].append(fwd_bwd)
+        progress.step()
+    progress.close()
+    _summarise(size, contenders, results)
+    return [results[c.name] for c in contenders]
+
+
+def _summarise(size: Size, contenders: list[Contender], results: dict[str, dict]) -> None:
+    """Add medians, tokens/s, ratios and target verdicts to ``results`` in place."""
+    for result in results.values():
+        ok = result["error"] is None
+        result["fwd_median_s"] = statistics.median(result["fwd_s"]) if ok else None
+        result["fwd_bwd_median_s"] = statistics.median(result["fwd_bwd_s"]) if ok else None
+        result["tokens_per_s"] = size.batch * size.steps / result["fwd_bwd_median_s"] if ok else None
+
+    def ratio(name: str, reference: str | None) -> float | None:
+        mine = results[name]["fwd_bwd_median_s"]
+        theirs = results[reference]["fwd_bwd_median_s"] if reference in results else None
+        return mine / theirs if mine is not None and theirs is not None else None
+
+    for contender in contenders:
+        result = results[contender.name]
+        result["ratio_vs_gru"] = ratio(contender.name, BASELINE)
+        result["ratio_vs_twin"] = ratio(contender.name, contender.twin)
+        target = contender.target
+        result["target"] = str(target) if target is not None else None
+        measured = ratio(contender.name, target.baseline) if target is not None else None
+        result["target_met"] = measured <= target.max_ratio if measured is not None else None
+
+
+def _load_average() -> list[float] | None:
+    """1, 5 and 15 minute load averages (other processes competing for the cores), where known."""
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
+def machine_info() -> dict:
+    """What the timings depend on: versions, threads, CPU model, date, load."""
+    cpu_model = None
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "rnnlab": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_model": cpu_model,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "mkldnn": torch.backends.mkldnn.is_available(),
+        "load_average_at_start": _load_average(),
+    }
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | None = None,
+              repeats: int | None = None, contenders: list[Contender] | None = None,
+              stream: TextIO | None = None) -> dict:
+    """Run the benchmark, print the table to ``stream`` (stdout), write bench.json and bench.md.
+
+    ``sizes``, ``repeats`` and ``contenders`` override the defaults of the chosen
+    mode (the tests use tiny sizes).  Returns the report written to bench.json.
+    """
+    sizes = [Size(*s) for s in (sizes if sizes is not None else bench_sizes(quick))]
+    repeats = repeats if repeats is not None else (QUICK_REPEATS if quick else FULL_REPEATS)
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1; got {repeats}")
+    contenders = contenders if contenders is not None else default_contenders()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = {
+        "machine": machine_info(),
+        "settings": {
+            "quick": quick,
+            "repeats": repeats,
+            "warmup_rounds": WARMUP_ROUNDS,
+            "full_repeats": FULL_REPEATS,
+            "quick_steps_divisor": QUICK_STEPS_DIVISOR,
+            "baseline": BASELINE,
+            "output_tolerance": OUTPUT_TOLERANCE,
+            "memory": MEMORY_NOTE,
+        },
+        "sizes": [],
+    }
+    start = time.perf_counter()
+    for index, size in enumerate(sizes):
+        description = f"bench {index + 1}/{len(sizes)} {size.label}"
+        results = measure_size(size, contenders, repeats, description)
+        report["sizes"].append({**size._asdict(), "label": size.label, "contenders": results})
+    report["wall_seconds"] = time.perf_counter() - start
+    report["machine"]["load_average_at_end"] = _load_average()
+    table = render_markdown(report)
+    (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out_dir / "bench.md").write_text(table)
+    print(table, end="", file=stream or sys.stdout)
+    return report
+
+
+def failures(report: dict) -> list[str]:
+    """'size: contender: error' for every contender that failed."""
+    return [f"{s['label']}: {c['name']}: {c['error']}"
+            for s in report["sizes"] for c in s["contenders"] if c["error"] is not None]
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1e3
+    return f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}"
+
+
+def _loads(values: list[float] | None) -> str:
+    return " ".join(f"{v:.1f}" for v in values) if values else "unknown"
+
+
+def _ratio(value: float | None) -> str:
+    return f"{value:.3f}" if value is not None else "—"
+
+
+def render_markdown(report: dict) -> str:
+    """The report as Markdown: a header saying how it was measured, one table per size."""
+    machine, settings = report["machine"], report["settings"]
+    lines = [
+        "# rnnlab bench",
+        "",
+        f"{machine['date']} · torch {machine['torch']} · {machine['torch_threads']} threads · "
+        f"{machine['cpu_model'] or 'unknown CPU'} · load average (1, 5, 15 min) at start "
+        f"{_loads(machine['load_average_at_start'])}, at end {_loads(machine.get('load_average_at_end'))}",
+        f"(a load above {machine['cpu_count']} means other processes competed for the cores)",
+        "",
+        f"- Times: median of {settings['repeats']} rounds after {settings['warmup_rounds']} warm-up round, "
+        "every contender once per round in a rotating order, one process. fwd = forward under "
+        "torch.no_grad(); fwd+bwd = forward + output.sum().backward(), input requiring grad; "
+        "tokens/s = B·T / fwd+bwd.",
+        f"- {MEMORY_NOTE}.",
+        f"- × GRU = fwd+bwd time / {settings['baseline']}'s at the same size; × twin = the same against the "
+        "torch.nn layer computing the same function (whose weights the contender loads, and whose output "
+        f"it must match within {settings['output_tolerance']:g}).",
+    ]
+    if settings["quick"]:
+        lines.append(f"- **Quick mode**: T divided by {settings['quick_steps_divisor']} and "
+                     f"{settings['repeats']} rounds (a full run uses the sizes' own T and "
+                     f"{settings['full_repeats']} rounds).")
+    met = [c["target_met"] for s in report["sizes"] for c in s["contenders"] if c["target"] is not None]
+    for size in report["sizes"]:
+        lines += ["", f"## {size['label']}", "",
+                  "| contender | fwd ms | fwd+bwd ms | tokens/s | saved MB | × GRU | × twin | target | ok |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+        for c in size["contenders"]:
+            if c["error"] is not None:
+                row = [c["name"], f"**FAILED**: {c['error']}".replace("|", "\\|"), "", "", "", "", "",
+                          c["target"] or "", "**no**" if c["target"] else ""]
+            else:
+                verdict = {True: "yes", False: "**no**", None: ""}[c["target_met"]]
+                row = [c["name"], _ms(c["fwd_median_s"]), _ms(c["fwd_bwd_median_s"]),
+                          f"{c['tokens_per_s']:,.0f}", f"{c['saved_bytes'] / 2**20:.1f}",
+                          _ratio(c["ratio_vs_gru"]), _ratio(c["ratio_vs_twin"]), c["target"] or "", verdict]
+            lines.append("| " + " | ".join(row) + " |")
+    lines += ["", f"Targets met: {sum(m is True for m in met)} of {len(met)}."]
+    failed = failures(report)
+    if failed:
+        lines += ["", f"**{len(failed)} failed**:"] + [f"- {f}" for f in failed]
+    lines += ["", f"Wall time: {report['wall_seconds']:.0f} s.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""``rnnlab``: the command line.  This module only parses arguments; the work is
+done elsewhere (``bench.py`` for ``rnnlab bench``).
+
+    rnnlab models                      every cell name with a one-line description
+    rnnlab bench [--quick] [--out DIR] speed and memory of every cell against torch.nn
+
+A bad argument is answered with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import partial
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from . import __version__, bench, cells
+
+# One line per cell for ``rnnlab models``; a cell missing here is described by its class docstring.
+CELL_DESCRIPTIONS = {
+    "elman_tanh": "Elman (1990) simple recurrent network, h' = tanh(W_ih x + W_hh h + b) (torch.nn.RNN)",
+    "elman_relu": "Elman network with ReLU, h' = relu(W_ih x + W_hh h + b) (torch.nn.RNN, nonlinearity='relu')",
+    "lstm": "LSTM, Hochreiter & Schmidhuber (1997) with the forget gate of Gers et al. (2000) (torch.nn.LSTM)",
+    "gru": "GRU in torch.nn's form: reset gate applied after the recurrent product (torch.nn.GRU)",
+    "gru_v3": "GRU of Cho et al. (2014, v3): reset gate applied to h before the recurrent product",
+    "gru1": "GRU1 of Dey & Salem (2017): gates see only h and a bias",
+    "gru2": "GRU2 of Dey & Salem (2017): gates see only h, no bias",
+    "gru3": "GRU3 of Dey & Salem (2017): gates are a bias only",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _describe(name: str) -> str:
+    if name in CELL_DESCRIPTIONS:
+        return CELL_DESCRIPTIONS[name]
+    doc = type(cells.create(name, 1, 1)).__doc__ or ""
+    return doc.strip().splitlines()[0] if doc.strip() else "(no description)"
+
+
+def _models(args: argparse.Namespace) -> int:
+    names = cells.available()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {_describe(name)}")
+    return 0
+
+
+def _bench(args: argparse.Namespace, parser: _Parser) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} exists and is not a directory")
+    report = bench.run_bench(args.out, quick=args.quick)
+    failed = bench.failures(report)
+    if failed:
+        print(f"rnnlab bench: {len(failed)} contender run(s) failed:", file=sys.stderr)
+        for failure in failed:
+            print(f"  {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> _Parser:
+    """The parser of every subcommand."""
+    parser = _Parser(prog="rnnlab", description="Classic recurrent networks on PyTorch.")
+    parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    models = commands.add_parser("models", help="list every cell name with a one-line description")
+    models.set_defaults(run=_models)
+
+    bench_ = commands.add_parser("bench", help="time every cell against torch.nn on this machine",
+                                 description="Time forward and forward+backward of every cell against "
+                                             "torch.nn.RNN/LSTM/GRU; print a Markdown table and write "
+                                             "DIR/bench.json and DIR/bench.md.")
+    bench_.add_argument("--quick", action="store_true",
+                        help=f"T divided by {bench.QUICK_STEPS_DIVISOR} and {bench.QUICK_REPEATS} rounds instead "
+                             f"of {bench.FULL_REPEATS} (under a minute on 2 cores)")
+    bench_.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR",
+                        help="directory for bench.json and bench.md (created if missing; default: bench-out)")
+    bench_.set_defaults(run=partial(_bench, parser=bench_))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default: sys.argv[1:]); returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.run(args)

@@ -1,0 +1,111 @@
+"""rnnlab.bench in-process, at tiny sizes: what is measured, what is written, what is reported."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+import rnnlab
+from rnnlab import bench
+from rnnlab.bench import Contender, Size, Target
+
+TINY = [Size(batch=2, steps=3, input_size=2, hidden_size=4)]
+
+
+def test_run_bench_writes_json_and_markdown_and_prints_the_table(tmp_path, capsys):
+    out = tmp_path / "new" / "dir"  # created, parents too
+    report = bench.run_bench(out, sizes=TINY, repeats=2)
+
+    printed = capsys.readouterr().out
+    assert (out / "bench.md").read_text() == printed
+    assert json.loads((out / "bench.json").read_text()) == json.loads(json.dumps(report))
+    for key in ("date", "torch", "torch_threads", "cpu_model", "load_average_at_start", "load_average_at_end"):
+        assert key in report["machine"]
+    assert report["settings"]["repeats"] == 2 and report["settings"]["memory"] == bench.MEMORY_NOTE
+
+    [size] = report["sizes"]
+    assert (size["batch"], size["steps"], size["input_size"], size["hidden_size"]) == tuple(TINY[0])
+    results = {c["name"]: c for c in size["contenders"]}
+    assert list(results) == [c.name for c in bench.default_contenders()]
+    for name, result in results.items():
+        assert result["error"] is None, (name, result["error"])
+        assert len(result["fwd_s"]) == len(result["fwd_bwd_s"]) == 2
+        assert result["fwd_bwd_median_s"] > 0 and result["saved_bytes"] > 0
+        assert result["tokens_per_s"] == pytest.approx(2 * 3 / result["fwd_bwd_median_s"])
+        assert f"| {name} |" in printed
+    assert results["torch.nn.GRU"]["ratio_vs_gru"] == 1.0
+    lstm = results["rnnlab.LSTM"]
+    torch_lstm = results["torch.nn.LSTM"]
+    assert lstm["ratio_vs_twin"] == pytest.approx(lstm["fwd_bwd_median_s"] / torch_lstm["fwd_bwd_median_s"])
+    assert lstm["target"] == "≤ 1.1× torch.nn.LSTM" and lstm["target_met"] == (lstm["ratio_vs_twin"] <= 1.1)
+    assert lstm["max_abs_diff_vs_twin"] <= bench.OUTPUT_TOLERANCE
+    assert "saved MB = activations kept for backward" in printed and "Quick mode" not in printed
+
+
+def test_default_contenders_and_their_targets():
+    contenders = {c.name: c for c in bench.default_contenders()}
+    others = [n for n in rnnlab.cells.available() if n not in ("elman_tanh", "lstm", "gru")]
+    assert list(contenders) == (["torch.nn.RNN", "torch.nn.LSTM", "torch.nn.GRU", "rnnlab.RNN", "rnnlab.LSTM",
+                                 "rnnlab.GRU"] + [f"Recurrent('{n}')" for n in others] + ["plain loop ('gru')"])
+    assert contenders["rnnlab.GRU"].target == Target("torch.nn.GRU", 0.9)
+    assert contenders["rnnlab.LSTM"].target == Target("torch.nn.LSTM", 1.1)
+    for name in ["rnnlab.RNN"] + [f"Recurrent('{n}')" for n in others]:
+        assert contenders[name].target == Target("torch.nn.GRU", 1.0)
+    plain = contenders["plain loop ('gru')"].build(2, 3)
+    assert plain.cell_name == "gru" and plain.fast_paths is False
+
+
+def test_quick_sizes_halve_the_steps_only():
+    assert bench.bench_sizes(quick=False) == list(bench.SIZES)
+    assert bench.bench_sizes(quick=True) == [s._replace(steps=s.steps // 2) for s in bench.SIZES]
+    assert [tuple(s) for s in bench.SIZES] == [(64, 100, 128, 256), (32, 200, 64, 128), (16, 784, 1, 100),
+                                              (64, 50, 512, 512)]
+
+
+class _TanhLayer(nn.Module):
+    """y = tanh(x W); then the product of its first two steps, which saves two views of y."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(2, 5))
+
+    def forward(self, x):
+        y = torch.tanh(x @ self.weight)  # (T, B, 5); tanh saves y, matmul saves x and the weight
+        return y[0] * y[1], None  # mul saves views of y: no new storage
+
+
+def test_saved_bytes_counts_activations_once_and_not_parameters_or_input():
+    x = torch.randn(3, 4, 2, requires_grad=True)
+    saved, y = bench.saved_bytes(_TanhLayer(), x)
+    assert saved == 3 * 4 * 5 * 4  # y alone, float32
+    assert y.shape == (4, 5) and not y.requires_grad
+
+
+class _Shifted(nn.GRU):
+    def forward(self, x):
+        y, h = super().forward(x)
+        return y + 1, h
+
+
+def _broken(input_size, hidden_size):
+    raise ValueError("cannot build\nsecond line")
+
+
+def test_failing_and_wrong_contenders_are_reported_not_hidden(tmp_path, capsys):
+    contenders = [Contender("torch.nn.GRU", nn.GRU),
+                  Contender("broken", _broken, target=Target("torch.nn.GRU", 1.0)),
+                  Contender("shifted", _Shifted, twin="torch.nn.GRU"),
+                  Contender("orphan", nn.GRU, twin="broken")]
+    report = bench.run_bench(tmp_path, sizes=TINY, repeats=1, contenders=contenders)
+    results = {c["name"]: c for c in report["sizes"][0]["contenders"]}
+    assert results["torch.nn.GRU"]["error"] is None
+    assert results["broken"]["error"] == "ValueError: cannot build"
+    assert results["broken"]["target_met"] is None and results["broken"]["fwd_s"] == []
+    assert results["shifted"]["error"].startswith("AssertionError: output differs from torch.nn.GRU's by 1")
+    assert results["orphan"]["error"] == "RuntimeError: its twin broken is not among the contenders or failed"
+    assert bench.failures(report) == [f"B=2 T=3 I=2 H=4: {n}: {results[n]['error']}" for n in
+                                      ("broken", "shifted", "orphan")]
+    printed = capsys.readouterr().out
+    assert "| broken | **FAILED**: ValueError: cannot build |" in printed
+    assert "**3 failed**" in printed and "Targets met: 0 of 1." in printed
