@@ -42,47 +42,48 @@ class GRUScan(torch.autograd.Function):
         hid = three_h // 3
         hs = gx.new_empty(steps + 1, batch, hid)  # h_0 … h_T
         hs[0] = h0
-        # The addend of each step's product: gx + b_hh for r and z (their whole pre-activation
-        # then comes out of one addmm), b_hh alone for n (which needs U_n h + b_hn separately).
-        gh = gx.clone()  # becomes [r, z pre-activations, U_n h + b_hn]
+        # g[t] starts as the addend of step t's product, [gx_r + b_hr, gx_z + b_hz, b_hn], so that
+        # one addmm gives the whole r, z pre-activations and U_n h + b_hn; σ then overwrites r, z.
+        g = gx.new_empty(steps, batch, three_h)  # ends as [r, z, U_n h + b_hn]
         if bias_hh is None:
-            gh[..., 2 * hid :] = 0
+            g[..., : 2 * hid] = gx[..., : 2 * hid]
+            g[..., 2 * hid :] = 0
         else:
-            gh[..., : 2 * hid] += bias_hh[: 2 * hid]
-            gh[..., 2 * hid :] = bias_hh[2 * hid :]
-        act = gx.new_empty(steps, batch, three_h)  # r, z, n after their nonlinearities
+            torch.add(gx[..., : 2 * hid], bias_hh[: 2 * hid], out=g[..., : 2 * hid])
+            g[..., 2 * hid :] = bias_hh[2 * hid :]
+        n = gx.new_empty(steps, batch, hid)  # candidate n_t
         w_t = weight_hh.t()
         # Per-step views made in a few C++ calls instead of several Python indexings a step.
-        h_seq, gh_seq = hs.unbind(0), gh.unbind(0)
-        gx_n, gh_rz, gh_n = gx[..., 2 * hid :].unbind(0), gh[..., : 2 * hid].unbind(0), gh[..., 2 * hid :].unbind(0)
-        a_rz, a_r = act[..., : 2 * hid].unbind(0), act[..., :hid].unbind(0)
-        a_z, a_n = act[..., hid : 2 * hid].unbind(0), act[..., 2 * hid :].unbind(0)
+        h_seq, g_seq, n_seq = hs.unbind(0), g.unbind(0), n.unbind(0)
+        gx_n = gx[..., 2 * hid :].unbind(0)
+        g_rz, g_r, g_z, g_n = (g[..., : 2 * hid].unbind(0), g[..., :hid].unbind(0),
+                               g[..., hid : 2 * hid].unbind(0), g[..., 2 * hid :].unbind(0))
         for t in range(steps):
-            gh_seq[t].addmm_(h_seq[t], w_t)
-            torch.sigmoid(gh_rz[t], out=a_rz[t])
-            torch.addcmul(gx_n[t], a_r[t], gh_n[t], out=a_n[t]).tanh_()
-            torch.lerp(a_n[t], h_seq[t], a_z[t], out=h_seq[t + 1])  # n + z ⊙ (h − n)
-        ctx.save_for_backward(weight_hh, hs, gh, act)
+            g_seq[t].addmm_(h_seq[t], w_t)
+            g_rz[t].sigmoid_()
+            torch.addcmul(gx_n[t], g_r[t], g_n[t], out=n_seq[t]).tanh_()
+            torch.lerp(n_seq[t], h_seq[t], g_z[t], out=h_seq[t + 1])  # n + z ⊙ (h − n)
+        ctx.save_for_backward(weight_hh, hs, g, n)
         ctx.has_bias = bias_hh is not None
         return hs[1:]
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        weight_hh, hs, gh, act = ctx.saved_tensors
-        steps, batch, three_h = act.shape
+        weight_hh, hs, g, n_all = ctx.saved_tensors
+        steps, batch, three_h = g.shape
         hid = three_h // 3
-        d_gx = torch.empty_like(gh)  # dL/dgx; holds dL/dgh until each chunk's weight gradient is taken
+        d_gx = torch.empty_like(g)  # dL/dgx; holds dL/dgh until each chunk's weight gradient is taken
         d_weight = torch.zeros_like(weight_hh)
         d_bias = weight_hh.new_zeros(three_h) if ctx.has_bias else None
         dh = grad_out[steps - 1]  # dL/dh_t, from the output and from step t+1
         chunk = chunk_steps(batch, three_h)
         for end in range(steps, 0, -chunk):
             begin = max(0, end - chunk)
-            r, z, n = act[begin:end, :, :hid], act[begin:end, :, hid : 2 * hid], act[begin:end, :, 2 * hid :]
+            r, z, n = g[begin:end, :, :hid], g[begin:end, :, hid : 2 * hid], n_all[begin:end]
             # fac maps dL/dh_t to dL/dgh_t, gate order r, z, n: (C, B, 3, H) for the chunk's C steps at once.
             dn_pre = _tanh_backward(1 - z, n)  # ∂h_t/∂(n pre-activation) = (1 − z)(1 − n²)
-            fac = act.new_empty(end - begin, batch, 3, hid)
-            _sigmoid_backward(dn_pre * gh[begin:end, :, 2 * hid :], r, grad_input=fac[:, :, 0])
+            fac = g.new_empty(end - begin, batch, 3, hid)
+            _sigmoid_backward(dn_pre * g[begin:end, :, 2 * hid :], r, grad_input=fac[:, :, 0])
             _sigmoid_backward(hs[begin:end] - n, z, grad_input=fac[:, :, 1])
             torch.mul(dn_pre, r, out=fac[:, :, 2])  # gh_n enters as r ⊙ gh_n
             z_seq, fac_seq = z.unbind(0), fac.unbind(0)
