@@ -22,11 +22,23 @@ def _leaf(*shape):
     return torch.randn(*shape, dtype=torch.float64, requires_grad=True)
 
 
+I = 2
+
+
 @pytest.mark.parametrize("with_bias", [True, False])
 def test_gru_scan_gradcheck(with_bias):
     torch.manual_seed(0)
-    inputs = (_leaf(T, B, 3 * H), _leaf(B, H), _leaf(3 * H, H), _leaf(3 * H) if with_bias else None)
+    inputs = (_leaf(T, B, I), _leaf(3 * H, I), _leaf(3 * H) if with_bias else None, _leaf(B, H), _leaf(3 * H, H),
+              _leaf(3 * H) if with_bias else None)
     assert torch.autograd.gradcheck(GRUScan.apply, inputs)
+
+
+def test_gru_scan_skips_the_input_gradient_when_not_needed():
+    torch.manual_seed(0)
+    x = torch.randn(T, B, I, dtype=torch.float64)  # no grad wanted
+    params = [_leaf(3 * H, I), _leaf(3 * H), _leaf(B, H), _leaf(3 * H, H), _leaf(3 * H)]
+    GRUScan.apply(x, *params).sum().backward()
+    assert x.grad is None and all(p.grad is not None for p in params)
 
 
 @pytest.mark.parametrize("gate_x, recurrent_gates", [(True, True), (False, True), (True, False)],
@@ -51,5 +63,5 @@ def test_gru_v3_scan_gradcheck_with_expanded_gate_bias():
 
 def test_gru_scan_single_step():
     torch.manual_seed(0)
-    inputs = (_leaf(1, B, 3 * H), _leaf(B, H), _leaf(3 * H, H), _leaf(3 * H))
+    inputs = (_leaf(1, B, I), _leaf(3 * H, I), _leaf(3 * H), _leaf(B, H), _leaf(3 * H, H), _leaf(3 * H))
     assert torch.autograd.gradcheck(GRUScan.apply, inputs)

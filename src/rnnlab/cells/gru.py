@@ -61,8 +61,7 @@ class GRUCell(TorchKernelCell):
     def sequence(self, x: Tensor, h: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
         if self.uses_torch_kernel(x):
             return super().sequence(x, h, lengths)
-        gx = F.linear(x, self.weight_ih, self.bias_ih)  # (T, B, 3H): every step's input projection at once
-        y = GRUScan.apply(gx, h, self.weight_hh, self.bias_hh)  # (T, B, H)
+        y = GRUScan.apply(x, self.weight_ih, self.bias_ih, h, self.weight_hh, self.bias_hh)  # (T, B, H)
         return y, last_steps(y, lengths)
 
 

@@ -1,20 +1,26 @@
-"""Whole-sequence kernel of the torch-form GRU with a hand-written backward pass.
+"""Whole-sequence kernel of the torch-form GRU layer with a hand-written backward pass.
 
-The input projection of every time step, ``gx_t = W_ih x_t + b_ih``, is computed
-by the caller in one matrix product (autograd differentiates it).  This function
-runs only the recurrence (gate order r, z, n as in torch.nn.GRU),
+One autograd node for a whole layer and sequence (gate order r, z, n as in
+torch.nn.GRU):
 
+    gx_t = W_ih x_t + b_ih                     all steps in one product
     gh_t = U h_{t−1} + b_hh
     r_t = σ(gx_r + gh_r)        z_t = σ(gx_z + gh_z)        n_t = tanh(gx_n + r_t ⊙ gh_n)
     h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}
 
-and differentiates it by hand.  The backward sweep runs over chunks of steps: for
-each chunk, every factor that does not depend on the incoming gradient is
-computed at once, the reverse sweep costs three tensor operations a step, and the
-weight gradient takes one product for the chunk, dU += Σ_t dgh_tᵀ h_{t−1},
-instead of one per step as autograd would do.  Chunks keep the temporaries small
-(cache-resident and recycled by the allocator rather than fresh pages).  Checked against autograd with ``torch.autograd.gradcheck``
-(float64) in tests/cells/test_scans.py.
+Forward: the buffer of input projections becomes, in place and step by step,
+the buffer of activations [r, z, n] that the backward pass needs; per step, one
+product for r and z (added onto their input terms), one for n, four element-wise
+operations.  Saved for backward: x, h_0…h_T, [r, z, n] and U_n h + b_hn.
+
+Backward, over chunks of steps: for each chunk, every factor that does not
+depend on the incoming gradient is computed at once, the reverse sweep costs
+three tensor operations a step, and the weight gradient takes one product for
+the chunk, dU += Σ_t dgh_tᵀ h_{t−1}, instead of one per step as autograd would
+do.  Chunks keep the temporaries small (cache-resident and recycled by the
+allocator rather than fresh pages).  dW_ih, db_ih and dx are one product each.
+Checked against autograd with ``torch.autograd.gradcheck`` (float64) in
+tests/cells/test_scans.py.
 """
 
 from __future__ import annotations
@@ -26,64 +32,76 @@ _sigmoid_backward = torch.ops.aten.sigmoid_backward  # (grad, σ(x)) -> grad ⊙
 _tanh_backward = torch.ops.aten.tanh_backward  # (grad, tanh(x)) -> grad ⊙ (1 − tanh(x)²)
 
 
-class GRUScan(torch.autograd.Function):
-    """outputs = GRUScan.apply(gx, h0, weight_hh, bias_hh).
+def chunk_steps(batch: int, width: int) -> int:
+    """Steps per chunk of a backward sweep: temporaries of about 1 MiB stay in cache and
+    are recycled by the allocator, while the per-chunk weight-gradient product still
+    has at least 512 rows."""
+    return max(1, 512 // batch, (1 << 18) // (batch * width))
 
-    gx        (T, B, 3H)  input projections W_ih x_t + b_ih, gate order r, z, n
-    h0        (B, H)      initial state
-    weight_hh (3H, H)     U above (torch's weight_hh)
-    bias_hh   (3H,) or None
+
+class GRUScan(torch.autograd.Function):
+    """outputs = GRUScan.apply(x, weight_ih, bias_ih, h0, weight_hh, bias_hh).
+
+    x         (T, B, H_in)
+    weight_ih (3H, H_in), bias_ih (3H,) or None     torch's W_ih, b_ih
+    h0        (B, H)
+    weight_hh (3H, H), bias_hh (3H,) or None        torch's W_hh (U above), b_hh
     returns   (T, B, H)   h_1 … h_T
     """
 
     @staticmethod
-    def forward(ctx, gx: Tensor, h0: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-        steps, batch, three_h = gx.shape
+    def forward(ctx, x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None, h0: Tensor, weight_hh: Tensor,
+                bias_hh: Tensor | None) -> Tensor:
+        steps, batch, _ = x.shape
+        three_h = weight_ih.shape[0]
         hid = three_h // 3
-        hs = gx.new_empty(steps + 1, batch, hid)  # h_0 … h_T
+        # act = [gx_r + b_hr, gx_z + b_hz, gx_n] becomes [r, z, n] in place, step by step.
+        flat_x = x.reshape(steps * batch, -1)  # (T·B, H_in)
+        if bias_ih is None:
+            act = flat_x @ weight_ih.t()
+        else:  # b_hr and b_hz join the input terms; b_hn cannot (it is multiplied by r)
+            bias = torch.cat([bias_ih[: 2 * hid] + bias_hh[: 2 * hid], bias_ih[2 * hid :]])
+            act = torch.addmm(bias, flat_x, weight_ih.t())
+        act = act.view(steps, batch, three_h)  # [gx_r + b_hr, gx_z + b_hz, gx_n], to become [r, z, n]
+        hs = x.new_empty(steps + 1, batch, hid)  # h_0 … h_T
         hs[0] = h0
-        # g[t] starts as the addend of step t's product, [gx_r + b_hr, gx_z + b_hz, b_hn], so that
-        # one addmm gives the whole r, z pre-activations and U_n h + b_hn; σ then overwrites r, z.
-        g = gx.new_empty(steps, batch, three_h)  # ends as [r, z, U_n h + b_hn]
-        if bias_hh is None:
-            g[..., : 2 * hid] = gx[..., : 2 * hid]
-            g[..., 2 * hid :] = 0
-        else:
-            torch.add(gx[..., : 2 * hid], bias_hh[: 2 * hid], out=g[..., : 2 * hid])
-            g[..., 2 * hid :] = bias_hh[2 * hid :]
-        n = gx.new_empty(steps, batch, hid)  # candidate n_t
-        w_t = weight_hh.t()
+        ghn = x.new_empty(steps, batch, hid)  # U_n h + b_hn
+        w_rz_t, w_n_t = weight_hh[: 2 * hid].t(), weight_hh[2 * hid :].t()
+        b_hn = bias_hh[2 * hid :] if bias_hh is not None else None
         # Per-step views made in a few C++ calls instead of several Python indexings a step.
-        h_seq, g_seq, n_seq = hs.unbind(0), g.unbind(0), n.unbind(0)
-        gx_n = gx[..., 2 * hid :].unbind(0)
-        g_rz, g_r, g_z, g_n = (g[..., : 2 * hid].unbind(0), g[..., :hid].unbind(0),
-                               g[..., hid : 2 * hid].unbind(0), g[..., 2 * hid :].unbind(0))
+        h_seq, ghn_seq = hs.unbind(0), ghn.unbind(0)
+        a_rz, a_r, a_z, a_n = (act[..., : 2 * hid].unbind(0), act[..., :hid].unbind(0),
+                               act[..., hid : 2 * hid].unbind(0), act[..., 2 * hid :].unbind(0))
         for t in range(steps):
-            g_seq[t].addmm_(h_seq[t], w_t)
-            g_rz[t].sigmoid_()
-            torch.addcmul(gx_n[t], g_r[t], g_n[t], out=n_seq[t]).tanh_()
-            torch.lerp(n_seq[t], h_seq[t], g_z[t], out=h_seq[t + 1])  # n + z ⊙ (h − n)
-        ctx.save_for_backward(weight_hh, hs, g, n)
-        ctx.has_bias = bias_hh is not None
+            h = h_seq[t]
+            a_rz[t].addmm_(h, w_rz_t).sigmoid_()  # r, z
+            if b_hn is None:
+                torch.mm(h, w_n_t, out=ghn_seq[t])
+            else:
+                torch.addmm(b_hn, h, w_n_t, out=ghn_seq[t])
+            a_n[t].addcmul_(a_r[t], ghn_seq[t]).tanh_()  # n
+            torch.lerp(a_n[t], h, a_z[t], out=h_seq[t + 1])  # n + z ⊙ (h − n)
+        ctx.save_for_backward(x, weight_ih, weight_hh, hs, act, ghn)
+        ctx.has_bias = bias_ih is not None
         return hs[1:]
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        weight_hh, hs, g, n_all = ctx.saved_tensors
-        steps, batch, three_h = g.shape
+        x, weight_ih, weight_hh, hs, act, ghn = ctx.saved_tensors
+        steps, batch, three_h = act.shape
         hid = three_h // 3
-        d_gx = torch.empty_like(g)  # dL/dgx; holds dL/dgh until each chunk's weight gradient is taken
+        d_gx = torch.empty_like(act)  # dL/dgx; holds dL/dgh until each chunk's weight gradient is taken
         d_weight = torch.zeros_like(weight_hh)
         d_bias = weight_hh.new_zeros(three_h) if ctx.has_bias else None
         dh = grad_out[steps - 1]  # dL/dh_t, from the output and from step t+1
         chunk = chunk_steps(batch, three_h)
         for end in range(steps, 0, -chunk):
             begin = max(0, end - chunk)
-            r, z, n = g[begin:end, :, :hid], g[begin:end, :, hid : 2 * hid], n_all[begin:end]
+            r, z, n = act[begin:end, :, :hid], act[begin:end, :, hid : 2 * hid], act[begin:end, :, 2 * hid :]
             # fac maps dL/dh_t to dL/dgh_t, gate order r, z, n: (C, B, 3, H) for the chunk's C steps at once.
             dn_pre = _tanh_backward(1 - z, n)  # ∂h_t/∂(n pre-activation) = (1 − z)(1 − n²)
-            fac = g.new_empty(end - begin, batch, 3, hid)
-            _sigmoid_backward(dn_pre * g[begin:end, :, 2 * hid :], r, grad_input=fac[:, :, 0])
+            fac = act.new_empty(end - begin, batch, 3, hid)
+            _sigmoid_backward(dn_pre * ghn[begin:end], r, grad_input=fac[:, :, 0])
             _sigmoid_backward(hs[begin:end] - n, z, grad_input=fac[:, :, 1])
             torch.mul(dn_pre, r, out=fac[:, :, 2])  # gh_n enters as r ⊙ gh_n
             z_seq, fac_seq = z.unbind(0), fac.unbind(0)
@@ -102,11 +120,8 @@ class GRUScan(torch.autograd.Function):
                 d_bias += flat_dgh.sum(0)
             # dL/dgx equals dL/dgh for r and z; for n it lacks the factor r.
             torch.mul(torch.stack(dh_chunk), dn_pre, out=d_gx[begin:end, :, 2 * hid :])
-        return d_gx, dh, d_weight, d_bias
-
-
-def chunk_steps(batch: int, width: int) -> int:
-    """Steps per chunk of the backward sweep: temporaries of about 1 MiB stay in cache and
-    are recycled by the allocator, while the per-chunk weight-gradient product still
-    has at least 512 rows."""
-    return max(1, 512 // batch, (1 << 18) // (batch * width))
+        flat = d_gx.view(steps * batch, three_h)  # (T·B, 3H)
+        dx = (flat @ weight_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        d_w_ih = flat.t() @ x.reshape(steps * batch, -1) if ctx.needs_input_grad[1] else None
+        d_b_ih = flat.sum(0) if ctx.has_bias else None
+        return dx, d_w_ih, d_b_ih, dh, d_weight, d_bias
