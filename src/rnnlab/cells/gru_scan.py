@@ -13,12 +13,12 @@ the buffer of activations [r, z, n] that the backward pass needs; per step, one
 product for r and z (added onto their input terms), one for n, four element-wise
 operations.  Saved for backward: x, h_0…h_T, [r, z, n] and U_n h + b_hn.
 
-Backward, over chunks of steps: for each chunk, every factor that does not
-depend on the incoming gradient is computed at once, the reverse sweep costs
-three tensor operations a step, and the weight gradient takes one product for
-the chunk, dU += Σ_t dgh_tᵀ h_{t−1}, instead of one per step as autograd would
-do.  Chunks keep the temporaries small (cache-resident and recycled by the
-allocator rather than fresh pages).  dW_ih, db_ih and dx are one product each.
+Backward: the reverse sweep runs over chunks of steps; for each chunk, every
+factor that does not depend on the incoming gradient is computed at once (chunks
+keep these temporaries small: cache-resident and recycled by the allocator
+rather than fresh pages), and the sweep costs three tensor operations a step.
+Then each weight gradient is one product over all steps, e.g.
+dU = Σ_t dgh_tᵀ h_{t−1}, instead of one per step as autograd would do.
 Checked against autograd with ``torch.autograd.gradcheck`` (float64) in
 tests/cells/test_scans.py.
 """
@@ -33,9 +33,8 @@ _tanh_backward = torch.ops.aten.tanh_backward  # (grad, tanh(x)) -> grad ⊙ (1 
 
 
 def chunk_steps(batch: int, width: int) -> int:
-    """Steps per chunk of a backward sweep: temporaries of about 1 MiB stay in cache and
-    are recycled by the allocator, while the per-chunk weight-gradient product still
-    has at least 512 rows."""
+    """Steps per chunk of a backward sweep: about 1 MiB of temporaries (width floats a row), and at least
+    512 rows (steps × batch) so that the bulk operations of a chunk are not dominated by call overhead."""
     return max(1, 512 // batch, (1 << 18) // (batch * width))
 
 
@@ -90,9 +89,8 @@ class GRUScan(torch.autograd.Function):
         x, weight_ih, weight_hh, hs, act, ghn = ctx.saved_tensors
         steps, batch, three_h = act.shape
         hid = three_h // 3
-        d_gx = torch.empty_like(act)  # dL/dgx; holds dL/dgh until each chunk's weight gradient is taken
-        d_weight = torch.zeros_like(weight_hh)
-        d_bias = weight_hh.new_zeros(three_h) if ctx.has_bias else None
+        d_gx = torch.empty_like(act)  # dL/dgh, then dL/dgx once the weight gradient is taken
+        d_gx_n = act.new_empty(steps, batch, hid)  # dL/dgx for n
         dh = grad_out[steps - 1]  # dL/dh_t, from the output and from step t+1
         chunk = chunk_steps(batch, three_h)
         for end in range(steps, 0, -chunk):
@@ -113,14 +111,12 @@ class GRUScan(torch.autograd.Function):
                 torch.mul(dh.unsqueeze(1), fac_seq[i], out=dgh_seq[i].view(batch, 3, hid))
                 dh = torch.addcmul(grad_out[t - 1], dh, z_seq[i]) if t > 0 else dh * z_seq[i]
                 dh.addmm_(dgh_seq[i], weight_hh)
-            # dU = Σ_t dgh_tᵀ h_{t−1}: one product per chunk of steps, not one per step.
-            flat_dgh = d_gx[begin:end].view(-1, three_h)  # (C·B, 3H)
-            d_weight.addmm_(flat_dgh.t(), hs[begin:end].reshape(-1, hid))
-            if d_bias is not None:
-                d_bias += flat_dgh.sum(0)
-            # dL/dgx equals dL/dgh for r and z; for n it lacks the factor r.
-            torch.mul(torch.stack(dh_chunk), dn_pre, out=d_gx[begin:end, :, 2 * hid :])
+            d_gx_n[begin:end] = torch.stack(dh_chunk).mul_(dn_pre)  # dL/dgx_n = dL/dgh_n without the factor r
+        # dU = Σ_t dgh_tᵀ h_{t−1} and db_hh: one product over all steps, not one per step.
         flat = d_gx.view(steps * batch, three_h)  # (T·B, 3H)
+        d_weight = flat.t() @ hs[:-1].reshape(steps * batch, hid)  # (3H, H)
+        d_bias = flat.sum(0) if ctx.has_bias else None
+        d_gx[..., 2 * hid :] = d_gx_n  # flat is now dL/dgx: equal to dL/dgh for r and z
         dx = (flat @ weight_ih).view_as(x) if ctx.needs_input_grad[0] else None
         d_w_ih = flat.t() @ x.reshape(steps * batch, -1) if ctx.needs_input_grad[1] else None
         d_b_ih = flat.sum(0) if ctx.has_bias else None
