@@ -59,33 +59,23 @@ class GRUv3Cell(RecurrentCell):
         self.bias = nn.Parameter(torch.empty((3 if self.gate_bias else 1) * H, **kw)) if bias else None
         self.reset_parameters()
 
-    def _input_terms(self, x: Tensor) -> tuple[Tensor | None, Tensor]:
-        """x (..., m) -> (gate terms (..., 2H) or None, candidate term (..., H))."""
-        H = self.hidden_size
-        if self.gate_input:  # one product for z, r and ĥ
-            proj = F.linear(x, self.weight_ih, self.bias)
-            return proj[..., : 2 * H], proj[..., 2 * H :]
-        cand_bias = self.bias[-H:] if self.bias is not None else None
-        cand = F.linear(x, self.weight_ih, cand_bias)
-        gates = self.bias[: 2 * H].expand(*x.shape[:-1], 2 * H) if self.gate_bias else None
-        if gates is None and not self.gate_recurrent:  # gru3 without bias: σ(0)
-            gates = x.new_zeros(*x.shape[:-1], 2 * H)
-        return gates, cand
-
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         H = self.hidden_size
-        gate_x, cand_x = self._input_terms(x)
-        pre = gate_x if gate_x is not None else 0
+        pre = h.new_zeros(h.shape[0], 2 * H)  # z, r pre-activations
+        if self.gate_input:
+            pre = pre + F.linear(x, self.weight_ih[: 2 * H])
         if self.gate_recurrent:
             pre = pre + F.linear(h, self.weight_hh[: 2 * H])
-        z, r = torch.sigmoid(pre).expand(h.shape[0], 2 * H).split(H, dim=-1)
-        cand = torch.tanh(cand_x + F.linear(r * h, self.weight_hh[-H:]))
+        if self.gate_bias:
+            pre = pre + self.bias[: 2 * H]
+        z, r = torch.sigmoid(pre).split(H, dim=-1)
+        cand_bias = self.bias[-H:] if self.bias is not None else None
+        cand = torch.tanh(F.linear(x, self.weight_ih[-H:], cand_bias) + F.linear(r * h, self.weight_hh[-H:]))
         h = (1 - z) * h + z * cand
         return h, h
 
     def sequence(self, x: Tensor, h: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        gate_x, cand_x = self._input_terms(x)  # every step's input terms at once
-        y = GRUv3Scan.apply(gate_x, cand_x, h, self.weight_hh)  # (T, B, H)
+        y = GRUv3Scan.apply(x, self.weight_ih, self.bias, h, self.weight_hh)  # (T, B, H)
         return y, last_steps(y, lengths)
 
 

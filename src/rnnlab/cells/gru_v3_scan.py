@@ -1,19 +1,23 @@
 """Whole-sequence kernel of the GRU in Cho et al.'s v3 form, and of Dey & Salem's
 gate variants, with a hand-written backward pass.
 
-The caller computes in one matrix product, for all steps, the input terms of the
-gates ``gate_x = W_{z,r} x_t + b_{z,r}`` (or only the biases, or nothing,
-depending on the variant) and of the candidate ``cand_x = W_h x_t + b_h``.  This
-function runs the recurrence (gate order z, r):
+One autograd node for a whole layer and sequence (gate order z, r):
 
-    z_t, r_t = σ(gate_x_t + U_{z,r} h_{t−1})     (U_{z,r} absent in GRU3)
-    ĥ_t = tanh(cand_x_t + U_h (r_t ⊙ h_{t−1}))
-    h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ ĥ_t      (Dey & Salem 2017, eq. 1)
+    z_t, r_t = σ(W_{z,r} x_t + U_{z,r} h_{t−1} + b_{z,r})   (each term present or not, by variant)
+    ĥ_t = tanh(W_h x_t + U_h (r_t ⊙ h_{t−1}) + b_h)
+    h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ ĥ_t                  (Dey & Salem 2017, eq. 1)
 
-Backward, over chunks of steps as in gru_scan.py: the gradient-independent
-factors of a chunk are computed at once, the reverse sweep costs a few tensor
-operations a step, and each weight gradient takes one product per chunk.  Checked with ``gradcheck`` in
-tests/cells/test_scans.py.
+The variant is read from the parameter shapes: ``weight_ih`` has 3H rows when the
+gates see the input (``gru_v3``) and H rows (W_h alone) otherwise; ``weight_hh``
+has 3H rows when the gates see h and H rows (U_h alone, ``gru3``) otherwise;
+``bias`` has 3H entries when the gates have biases, H (b_h alone, ``gru2``)
+otherwise, or is None.
+
+Forward: a buffer (T, B, 3H) of input terms [z, r, ĥ] becomes, in place and step
+by step, the activations the backward pass needs.  Backward: as in gru_scan.py,
+the reverse sweep runs over chunks of steps whose gradient-independent factors
+are computed at once, and every weight gradient is one product over all steps.
+Checked with ``gradcheck`` (float64) in tests/cells/test_scans.py.
 """
 
 from __future__ import annotations
@@ -28,86 +32,98 @@ _tanh_backward = torch.ops.aten.tanh_backward  # (grad, tanh(x)) -> grad ⊙ (1 
 
 
 class GRUv3Scan(torch.autograd.Function):
-    """outputs = GRUv3Scan.apply(gate_x, cand_x, h0, weight_hh).
+    """outputs = GRUv3Scan.apply(x, weight_ih, bias, h0, weight_hh).
 
-    gate_x    (T, B, 2H) or None   input terms of z and r (None: zero)
-    cand_x    (T, B, H)            input term of the candidate ĥ
+    x         (T, B, m)
+    weight_ih (3H, m) rows W_z, W_r, W_h; or (H, m), W_h alone
+    bias      (3H,) b_z, b_r, b_h; or (H,), b_h alone; or None
     h0        (B, H)
-    weight_hh (3H, H) rows U_z, U_r, U_h; or (H, H), U_h alone (gates without a recurrent term)
-    returns   (T, B, H)            h_1 … h_T
+    weight_hh (3H, H) rows U_z, U_r, U_h; or (H, H), U_h alone
+    returns   (T, B, H)   h_1 … h_T
     """
 
     @staticmethod
-    def forward(ctx, gate_x: Tensor | None, cand_x: Tensor, h0: Tensor, weight_hh: Tensor) -> Tensor:
-        steps, batch, hid = cand_x.shape
-        recurrent_gates = weight_hh.shape[0] == 3 * hid
-        u_gates_t = weight_hh[: 2 * hid].t() if recurrent_gates else None  # (H, 2H)
+    def forward(ctx, x: Tensor, weight_ih: Tensor, bias: Tensor | None, h0: Tensor, weight_hh: Tensor) -> Tensor:
+        steps, batch, _ = x.shape
+        hid = h0.shape[-1]
+        flat_x = x.reshape(steps * batch, -1)  # (T·B, m)
+        act = x.new_empty(steps, batch, 3 * hid)  # input terms [z, r, ĥ], to become [z, r, ĥ] activations
+        flat_act = act.view(steps * batch, 3 * hid)
+        if weight_ih.shape[0] == 3 * hid:  # gru_v3: one product for the gates and the candidate
+            torch.mm(flat_x, weight_ih.t(), out=flat_act) if bias is None else torch.addmm(
+                bias, flat_x, weight_ih.t(), out=flat_act)
+        else:
+            cand_bias = bias[-hid:] if bias is not None else None
+            torch.mm(flat_x, weight_ih.t(), out=flat_act[:, 2 * hid :]) if cand_bias is None else torch.addmm(
+                cand_bias, flat_x, weight_ih.t(), out=flat_act[:, 2 * hid :])
+            if bias is not None and bias.shape[0] == 3 * hid:  # gru1, gru3: gates are σ(… + b)
+                act[..., : 2 * hid] = bias[: 2 * hid]
+            else:  # gru2 (or a variant built with bias=False)
+                act[..., : 2 * hid] = 0
+        u_gates_t = weight_hh[: 2 * hid].t() if weight_hh.shape[0] == 3 * hid else None  # (H, 2H)
         u_cand_t = weight_hh[-hid:].t()  # (H, H)
-        hs = cand_x.new_empty(steps + 1, batch, hid)  # h_0 … h_T
+        hs = x.new_empty(steps + 1, batch, hid)  # h_0 … h_T
         hs[0] = h0
-        gates = cand_x.new_empty(steps, batch, 2 * hid)  # z, r after σ
-        cand = cand_x.new_empty(steps, batch, hid)  # ĥ
-        rh = cand_x.new_empty(steps, batch, hid)  # r ⊙ h_{t−1}
-        h_seq, g_seq, c_seq, rh_seq = hs.unbind(0), gates.unbind(0), cand.unbind(0), rh.unbind(0)
-        z_seq, r_seq = gates[..., :hid].unbind(0), gates[..., hid:].unbind(0)
-        cx_seq = cand_x.unbind(0)
-        gx_seq = gate_x.unbind(0) if gate_x is not None else None
+        rh = x.new_empty(steps, batch, hid)  # r ⊙ h_{t−1}
+        # Per-step views made in a few C++ calls instead of several Python indexings a step.
+        h_seq, rh_seq = hs.unbind(0), rh.unbind(0)
+        a_zr, a_z, a_r, a_c = (act[..., : 2 * hid].unbind(0), act[..., :hid].unbind(0),
+                               act[..., hid : 2 * hid].unbind(0), act[..., 2 * hid :].unbind(0))
         for t in range(steps):
             h = h_seq[t]
-            if u_gates_t is None:
-                g_seq[t].copy_(gx_seq[t])
-            elif gx_seq is None:
-                torch.mm(h, u_gates_t, out=g_seq[t])
-            else:
-                torch.addmm(gx_seq[t], h, u_gates_t, out=g_seq[t])
-            g_seq[t].sigmoid_()
-            torch.mul(r_seq[t], h, out=rh_seq[t])
-            torch.addmm(cx_seq[t], rh_seq[t], u_cand_t, out=c_seq[t]).tanh_()
-            torch.lerp(h, c_seq[t], z_seq[t], out=h_seq[t + 1])  # h + z ⊙ (ĥ − h)
-        ctx.save_for_backward(weight_hh, hs, gates, cand, rh)
-        ctx.has_gate_x = gate_x is not None
+            if u_gates_t is not None:
+                a_zr[t].addmm_(h, u_gates_t)
+            a_zr[t].sigmoid_()  # z, r
+            torch.mul(a_r[t], h, out=rh_seq[t])
+            a_c[t].addmm_(rh_seq[t], u_cand_t).tanh_()  # ĥ
+            torch.lerp(h, a_c[t], a_z[t], out=h_seq[t + 1])  # h + z ⊙ (ĥ − h)
+        ctx.save_for_backward(x, weight_ih, bias, weight_hh, hs, act, rh)
         return hs[1:]
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        weight_hh, hs, gates, cand, rh = ctx.saved_tensors
-        steps, batch, hid = cand.shape
-        recurrent_gates = weight_hh.shape[0] == 3 * hid
-        u_gates = weight_hh[: 2 * hid] if recurrent_gates else None  # (2H, H)
+        x, weight_ih, bias, weight_hh, hs, act, rh = ctx.saved_tensors
+        steps, batch, three_h = act.shape
+        hid = three_h // 3
+        u_gates = weight_hh[: 2 * hid] if weight_hh.shape[0] == 3 * hid else None  # (2H, H)
         u_cand = weight_hh[-hid:]  # (H, H)
-        d = cand.new_empty(steps, batch, 3 * hid)  # gradients of the pre-activations, per step [ĥ, z, r]
-        d_weight = torch.zeros_like(weight_hh)  # rows U_z, U_r, U_h (or U_h alone)
-        d_rh = cand.new_empty(batch, hid)
+        d = torch.empty_like(act)  # dL/d(pre-activations) [z, r, ĥ] at every step
+        d_rh = act.new_empty(batch, hid)
         dh = grad_out[steps - 1]  # dL/dh_t, from the output and from step t+1
-        chunk = chunk_steps(batch, 3 * hid)
+        chunk = chunk_steps(batch, three_h)
         for end in range(steps, 0, -chunk):
             begin = max(0, end - chunk)
-            z, r = gates[begin:end, :, :hid], gates[begin:end, :, hid:]
-            cand_c, h_prev = cand[begin:end], hs[begin:end]
-            # Gradient-independent factors of the chunk's steps at once.
-            fac = cand.new_empty(end - begin, batch, 2, hid)  # [ĥ, z]
-            _tanh_backward(z, cand_c, grad_input=fac[:, :, 0])  # ∂h_t/∂(ĥ pre-activation) = z (1 − ĥ²)
-            _sigmoid_backward(cand_c - h_prev, z, grad_input=fac[:, :, 1])  # ∂h_t/∂(z pre-activation)
+            z, r, cand, h_prev = act[begin:end, :, :hid], act[begin:end, :, hid : 2 * hid], \
+                act[begin:end, :, 2 * hid :], hs[begin:end]
+            # Gradient-independent factors of the chunk's steps at once: (C, B, 3, H) as [z, r, ĥ];
+            # the r slot is a placeholder (r's gradient goes through U_h and is computed per step).
+            fac = act.new_zeros(end - begin, batch, 3, hid)
+            _sigmoid_backward(cand - h_prev, z, grad_input=fac[:, :, 0])  # ∂h_t/∂(z pre-activation)
+            _tanh_backward(z, cand, grad_input=fac[:, :, 2])  # ∂h_t/∂(ĥ pre-activation) = z (1 − ĥ²)
             fac_r = _sigmoid_backward(h_prev, r)  # ∂(r ⊙ h)/∂(r pre-activation)
             keep = 1 - z  # ∂h_t/∂h_{t−1}, direct path
             keep_seq, r_seq, fac_seq, fac_r_seq = keep.unbind(0), r.unbind(0), fac.unbind(0), fac_r.unbind(0)
-            d_chunk = d[begin:end]
-            d_cz_seq = d_chunk[..., : 2 * hid].view(end - begin, batch, 2, hid).unbind(0)
-            d_c_seq, d_zr_seq, d_r_seq = (d_chunk[..., :hid].unbind(0), d_chunk[..., hid:].unbind(0),
-                                          d_chunk[..., 2 * hid :].unbind(0))
+            d_seq, d_zr_seq = d[begin:end].unbind(0), d[begin:end, :, : 2 * hid].unbind(0)
+            d_r_seq, d_c_seq = d[begin:end, :, hid : 2 * hid].unbind(0), d[begin:end, :, 2 * hid :].unbind(0)
             for t in range(end - 1, begin - 1, -1):
                 i = t - begin
-                torch.mul(dh.unsqueeze(1), fac_seq[i], out=d_cz_seq[i])  # dĥ_pre, dz_pre
+                torch.mul(dh.unsqueeze(1), fac_seq[i], out=d_seq[i].view(batch, 3, hid))  # dz_pre, dĥ_pre
                 torch.mm(d_c_seq[i], u_cand, out=d_rh)  # dL/d(r ⊙ h)
                 torch.mul(d_rh, fac_r_seq[i], out=d_r_seq[i])  # dr_pre
                 dh = torch.addcmul(grad_out[t - 1], dh, keep_seq[i]) if t > 0 else dh * keep_seq[i]
                 dh.addcmul_(d_rh, r_seq[i])
                 if u_gates is not None:
                     dh.addmm_(d_zr_seq[i], u_gates)
-            # Weight gradients: one product per chunk of steps, not one per step.
-            flat = d_chunk.view(-1, 3 * hid)  # (C·B, 3H)
-            d_weight[-hid:].addmm_(flat[:, :hid].t(), rh[begin:end].reshape(-1, hid))
-            if recurrent_gates:
-                d_weight[: 2 * hid].addmm_(flat[:, hid:].t(), h_prev.reshape(-1, hid))
-        d_gate_x = d[..., hid:] if ctx.has_gate_x else None
-        return d_gate_x, d[..., :hid], dh, d_weight
+        flat = d.view(steps * batch, three_h)  # (T·B, 3H)
+        flat_x = x.reshape(steps * batch, -1)  # (T·B, m)
+        # Every weight gradient: one product over all steps.
+        d_weight_hh = flat[:, 2 * hid :].t() @ rh.view(steps * batch, hid)  # dU_h (H, H)
+        if u_gates is not None:
+            d_weight_hh = torch.cat([flat[:, : 2 * hid].t() @ hs[:-1].reshape(steps * batch, hid), d_weight_hh])
+        d_in = flat if weight_ih.shape[0] == three_h else flat[:, 2 * hid :]  # rows that W_ih feeds
+        dx = (d_in @ weight_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        d_weight_ih = d_in.t() @ flat_x if ctx.needs_input_grad[1] else None
+        d_bias = None
+        if bias is not None:
+            d_bias = flat.sum(0) if bias.shape[0] == three_h else flat[:, 2 * hid :].sum(0)
+        return dx, d_weight_ih, d_bias, dh, d_weight_hh
