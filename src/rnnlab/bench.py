@@ -34,6 +34,7 @@ from typing import Callable, NamedTuple, TextIO
 import torch
 from torch import Tensor, nn
 from torch.autograd.graph import saved_tensors_hooks
+from tqdm import tqdm
 
 from . import __version__, cells
 from .layers import GRU, LSTM, RNN, Recurrent
@@ -177,15 +178,12 @@ def _failure(error: Exception) -> str:
 
 
 class _Progress:
-    """Progress on stderr: a tqdm bar when tqdm is installed, else one line per round."""
+    """Progress on stderr: a tqdm bar on a terminal, else one plain line per round (readable in CI logs)."""
 
     def __init__(self, total: int, description: str) -> None:
         self.description, self.total, self.done = description, total, 0
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            self.bar = None
-        else:
+        self.bar = None
+        if sys.stderr.isatty():
             self.bar = tqdm(total=total, desc=description, unit="round", file=sys.stderr, leave=False)
 
     def step(self) -> None:
