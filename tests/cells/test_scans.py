@@ -54,3 +54,15 @@ def test_gru_scan_single_step():
     torch.manual_seed(0)
     inputs = (_leaf(1, B, I), _leaf(3 * H, I), _leaf(3 * H), _leaf(B, H), _leaf(3 * H, H), _leaf(3 * H))
     assert torch.autograd.gradcheck(GRUScan.apply, inputs)
+
+
+@pytest.mark.parametrize("cell", ["gru", "gru_v3"])
+def test_a_second_derivative_is_refused_not_silently_wrong(cell):
+    import rnnlab
+
+    layer = rnnlab.Recurrent(cell, I, H, dtype=torch.float64)
+    x = _leaf(T, B, I)
+    y, _ = layer(x)
+    (grad,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="twice|once_differentiable|does not require grad"):
+        torch.autograd.grad(grad.sum(), layer.cells[0].weight_hh)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 _sigmoid_backward = torch.ops.aten.sigmoid_backward  # (grad, σ(x)) -> grad ⊙ σ(x)(1 − σ(x))
 _tanh_backward = torch.ops.aten.tanh_backward  # (grad, tanh(x)) -> grad ⊙ (1 − tanh(x)²)
@@ -85,6 +86,7 @@ class GRUScan(torch.autograd.Function):
         return hs[1:]
 
     @staticmethod
+    @once_differentiable  # a second derivative would need its own hand-written pass
     def backward(ctx, grad_out: Tensor):
         x, weight_ih, weight_hh, hs, act, ghn = ctx.saved_tensors
         steps, batch, three_h = act.shape

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from .gru_scan import chunk_steps
 
@@ -81,6 +82,7 @@ class GRUv3Scan(torch.autograd.Function):
         return hs[1:]
 
     @staticmethod
+    @once_differentiable  # a second derivative would need its own hand-written pass
     def backward(ctx, grad_out: Tensor):
         x, weight_ih, bias, weight_hh, hs, act, rh = ctx.saved_tensors
         steps, batch, three_h = act.shape
