@@ -157,3 +157,20 @@ def test_lstm_projection_step():
     cell = rnnlab.cells.create("lstm", 3, 5, proj_size=2)
     y, state = cell(torch.randn(4, 3), cell.initial_state(4))
     assert y.shape == (4, 2) and state.h.shape == (4, 2) and state.c.shape == (4, 5)
+
+
+@pytest.mark.parametrize("name", ["gru", "lstm"])
+def test_one_step_checks_its_input(name):
+    cell = rnnlab.cells.create(name, 3, 5)
+    state = cell.initial_state(4)
+    with pytest.raises(ValueError, match=r"expects x_t of shape \(B, 3\); got \(4, 2\)"):
+        cell(torch.randn(4, 2), state)
+    with pytest.raises(TypeError, match="floating-point x_t; got dtype torch.int64"):
+        cell(torch.ones(4, 3, dtype=torch.long), state)
+    wrong = torch.zeros(2, 5)
+    bad_state = wrong if name == "gru" else LSTMState(wrong, torch.zeros(4, 5))
+    field = "state" if name == "gru" else "state.h"
+    with pytest.raises(ValueError, match=rf"expects {field} of shape \(4, 5\) for x_t of shape \(4, 3\); got \(2, 5\)"):
+        cell(torch.randn(4, 3), bad_state)
+    with pytest.raises(TypeError, match="expects the state as"):
+        cell(torch.randn(4, 3), (state,) * 3 if name == "lstm" else [state])

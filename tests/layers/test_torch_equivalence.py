@@ -215,24 +215,15 @@ def test_load_state_dict_refuses_a_layer_it_does_not_have():
 # ---- outputs, final states, gradients ------------------------------------------------------------
 
 @DTYPES
-@pytest.mark.parametrize("config_id", CONFIGS)
+@pytest.mark.parametrize("config_id, fast_paths",
+                         [(c, True) for c in CONFIGS] + [(c, False) for c in REFERENCE_LOOP_CONFIGS],
+                         ids=[f"{c}-fast" for c in CONFIGS] + [f"{c}-reference_loop" for c in REFERENCE_LOOP_CONFIGS])
 @pytest.mark.parametrize("twin", TWINS)
-def test_equals_torch_nn(twin, config_id, dtype):
+def test_equals_torch_nn(twin, config_id, fast_paths, dtype):
+    """Outputs, final states and every gradient; ``fast_paths = False`` runs each cell's plain per-step loop."""
     config = CONFIGS[config_id]
     reference, ours = make_pair(twin, config, dtype)
-    x, fields = make_inputs(twin, config, dtype)
-    assert_same_results(run(ours, twin, config, x, fields), run(reference, twin, config, x, fields),
-                        TOLERANCE[dtype])
-
-
-@DTYPES
-@pytest.mark.parametrize("config_id", REFERENCE_LOOP_CONFIGS)
-@pytest.mark.parametrize("twin", TWINS)
-def test_reference_loop_equals_torch_nn(twin, config_id, dtype):
-    """``fast_paths = False``: every cell runs its plain per-step loop."""
-    config = CONFIGS[config_id]
-    reference, ours = make_pair(twin, config, dtype)
-    ours.fast_paths = False
+    ours.fast_paths = fast_paths
     x, fields = make_inputs(twin, config, dtype)
     assert_same_results(run(ours, twin, config, x, fields), run(reference, twin, config, x, fields),
                         TOLERANCE[dtype])

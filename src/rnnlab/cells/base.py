@@ -42,8 +42,8 @@ class RecurrentCell(nn.Module):
     whose state has several fields sets ``state_type`` to its NamedTuple.
 
     ``torch_kernel`` names torch's fused whole-sequence kernel that computes this
-    cell exactly ("LSTM", "GRU", "RNN_TANH", "RNN_RELU") or is None; such a cell
-    also implements ``flat_weights()`` in torch.nn's order.
+    cell exactly ("LSTM", "GRU", "RNN_TANH", "RNN_RELU") or is None; such cells
+    derive from ``torch_kernels.TorchKernelCell``.
     """
 
     state_type: type | None = None
@@ -67,18 +67,37 @@ class RecurrentCell(nn.Module):
         ref = next(self.parameters())
         dtype = dtype or ref.dtype
         device = device or ref.device
-        fields = [torch.zeros(batch_size, n, dtype=dtype, device=device) for n in self.state_sizes]
-        return fields[0] if self.state_type is None else self.state_type(*fields)
+        return self.state_from_fields([torch.zeros(batch_size, n, dtype=dtype, device=device)
+                                       for n in self.state_sizes])
 
     def state_from_fields(self, fields: list[Tensor]) -> State:
         return fields[0] if self.state_type is None else self.state_type(*fields)
 
+    def check_step(self, x: Tensor, state: State) -> None:
+        """ValueError/TypeError unless x is (B, H_in) floating point and state fits it."""
+        owner = type(self).__name__
+        if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.input_size:
+            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"{owner} expects x_t of shape (B, {self.input_size}); got {shape}")
+        if not x.is_floating_point():
+            raise TypeError(f"{owner} expects floating-point x_t; got dtype {x.dtype}")
+        if self.state_type is None:
+            names, fields, expected = ["state"], [state], "a Tensor"
+            ok = isinstance(state, Tensor)
+        else:
+            names, fields = [f"state.{f}" for f in self.state_type._fields], state
+            expected = f"{self.state_type.__name__}({', '.join(self.state_type._fields)})"
+            ok = isinstance(state, tuple) and len(state) == len(names) and all(isinstance(f, Tensor) for f in state)
+        if not ok:
+            raise TypeError(f"{owner} expects the state as {expected}; got {type(state).__name__}")
+        for name, field, size in zip(names, fields, self.state_sizes):
+            if tuple(field.shape) != (x.shape[0], size):
+                raise ValueError(f"{owner} expects {name} of shape ({x.shape[0]}, {size}) for x_t of shape "
+                                 f"{tuple(x.shape)}; got {tuple(field.shape)}")
+
     def uses_torch_kernel(self, x: Tensor) -> bool:
         """Whether ``sequence`` runs on torch's fused kernel for this input."""
         return self.torch_kernel is not None
-
-    def flat_weights(self) -> list[Tensor]:
-        raise NotImplementedError(f"{type(self).__name__} has no torch kernel")
 
     def loop(self, x: Tensor, state: State, lengths: Tensor | None = None) -> tuple[Tensor, State]:
         """Reference time loop: x (T, B, H_in) -> y (T, B, H_out), final state.

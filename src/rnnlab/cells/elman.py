@@ -44,6 +44,7 @@ class ElmanCell(TorchKernelCell):
         self.reset_parameters()
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        self.check_step(x, h)
         h = self.activation(F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh))
         return h, h
 

@@ -46,6 +46,7 @@ class GRUCell(TorchKernelCell):
         self.reset_parameters()
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        self.check_step(x, h)
         gx = F.linear(x, self.weight_ih, self.bias_ih)  # (B, 3H)
         gh = F.linear(h, self.weight_hh, self.bias_hh)  # (B, 3H)
         H = self.hidden_size

@@ -60,6 +60,7 @@ class GRUv3Cell(RecurrentCell):
         self.reset_parameters()
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        self.check_step(x, h)
         H = self.hidden_size
         pre = h.new_zeros(h.shape[0], 2 * H)  # z, r pre-activations
         if self.gate_input:

@@ -59,6 +59,7 @@ class LSTMCell(TorchKernelCell):
         self.reset_parameters()
 
     def forward(self, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        self.check_step(x, state)
         gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(state.h, self.weight_hh, self.bias_hh)
         i, f, g, o = gates.chunk(4, dim=-1)  # each (B, H)
         c = torch.sigmoid(f) * state.c + torch.sigmoid(i) * torch.tanh(g)
