@@ -70,9 +70,9 @@ def test_bench_quick_writes_its_files(tiny_bench, tmp_path, capsys):
     assert cli.main(["bench", "--quick", "--out", str(out)]) == 0
     report = json.loads((out / "bench.json").read_text())
     assert report["settings"]["quick"] is True and report["settings"]["repeats"] == 1
-    assert [s["steps"] for s in report["sizes"]] == [2]  # T halved
+    assert [s["steps"] for s in report["sizes"]] == [4]  # the sizes themselves, only fewer rounds
     printed = capsys.readouterr().out
-    assert printed == (out / "bench.md").read_text() and "**Quick mode**: T divided by 2" in printed
+    assert printed == (out / "bench.md").read_text() and "**Quick mode**: 1 rounds instead of 15" in printed
 
 
 def test_bench_exits_1_and_names_the_failures(tiny_bench, tmp_path, capsys, monkeypatch):
@@ -82,4 +82,4 @@ def test_bench_exits_1_and_names_the_failures(tiny_bench, tmp_path, capsys, monk
     monkeypatch.setattr(bench, "default_contenders", lambda: [bench.Contender("broken", broken)])
     assert cli.main(["bench", "--quick", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "rnnlab bench: 1 contender run(s) failed:\n  B=2 T=2 I=2 H=3: broken: RuntimeError: no kernel\n" in err
+    assert "rnnlab bench: 1 contender run(s) failed:\n  B=2 T=4 I=2 H=3: broken: RuntimeError: no kernel\n" in err

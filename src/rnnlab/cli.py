@@ -79,8 +79,7 @@ def build_parser() -> _Parser:
                                              "torch.nn.RNN/LSTM/GRU; print a Markdown table and write "
                                              "DIR/bench.json and DIR/bench.md.")
     bench_.add_argument("--quick", action="store_true",
-                        help=f"T divided by {bench.QUICK_STEPS_DIVISOR} and {bench.QUICK_REPEATS} rounds instead "
-                             f"of {bench.FULL_REPEATS} (under a minute on 2 cores)")
+                        help=f"{bench.QUICK_REPEATS} rounds instead of {bench.FULL_REPEATS} (about a minute on 2 cores)")
     bench_.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR",
                         help="directory for bench.json and bench.md (created if missing; default: bench-out)")
     bench_.set_defaults(run=partial(_bench, parser=bench_))
