@@ -17,19 +17,6 @@ from typing import NoReturn, Sequence
 
 from . import __version__, bench, cells
 
-# One line per cell for ``rnnlab models``; a cell missing here is described by its class docstring.
-CELL_DESCRIPTIONS = {
-    "elman_tanh": "Elman (1990) simple recurrent network, h' = tanh(W_ih x + W_hh h + b) (torch.nn.RNN)",
-    "elman_relu": "Elman network with ReLU, h' = relu(W_ih x + W_hh h + b) (torch.nn.RNN, nonlinearity='relu')",
-    "lstm": "LSTM, Hochreiter & Schmidhuber (1997) with the forget gate of Gers et al. (2000) (torch.nn.LSTM)",
-    "gru": "GRU in torch.nn's form: reset gate applied after the recurrent product (torch.nn.GRU)",
-    "gru_v3": "GRU of Cho et al. (2014, v3): reset gate applied to h before the recurrent product",
-    "gru1": "GRU1 of Dey & Salem (2017): gates see only h and a bias",
-    "gru2": "GRU2 of Dey & Salem (2017): gates see only h, no bias",
-    "gru3": "GRU3 of Dey & Salem (2017): gates are a bias only",
-}
-
-
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr and exit code 2."""
 
@@ -37,18 +24,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _describe(name: str) -> str:
-    if name in CELL_DESCRIPTIONS:
-        return CELL_DESCRIPTIONS[name]
-    doc = type(cells.create(name, 1, 1)).__doc__ or ""
-    return doc.strip().splitlines()[0] if doc.strip() else "(no description)"
-
-
 def _models(args: argparse.Namespace) -> int:
     names = cells.available()
     width = max(map(len, names))
     for name in names:
-        print(f"{name:<{width}}  {_describe(name)}")
+        print(f"{name:<{width}}  {cells.describe(name)}")
     return 0
 
 

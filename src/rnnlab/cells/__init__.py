@@ -12,7 +12,7 @@ from .elman import ElmanCell
 from .gru import GRUCell
 from .gru_v3 import GRUv3Cell
 from .lstm import LSTMCell, LSTMState
-from .registry import available, create, register
+from .registry import available, create, describe, register
 
 __all__ = ["RecurrentCell", "ElmanCell", "LSTMCell", "LSTMState", "GRUCell", "GRUv3Cell",
-           "available", "create", "register"]
+           "available", "create", "describe", "register"]

@@ -49,5 +49,7 @@ class ElmanCell(TorchKernelCell):
         return h, h
 
 
-register("elman_tanh", lambda i, h, **kw: ElmanCell(i, h, nonlinearity="tanh", **kw))
-register("elman_relu", lambda i, h, **kw: ElmanCell(i, h, nonlinearity="relu", **kw))
+register("elman_tanh", lambda i, h, **kw: ElmanCell(i, h, nonlinearity="tanh", **kw),
+         "Elman (1990) simple recurrent network, h' = tanh(W_ih x + W_hh h + b) (torch.nn.RNN)")
+register("elman_relu", lambda i, h, **kw: ElmanCell(i, h, nonlinearity="relu", **kw),
+         "Elman network with ReLU, h' = relu(W_ih x + W_hh h + b) (torch.nn.RNN, nonlinearity='relu')")

@@ -66,4 +66,4 @@ class GRUCell(TorchKernelCell):
         return y, last_steps(y, lengths)
 
 
-register("gru", GRUCell)
+register("gru", GRUCell, "GRU in torch.nn's form: reset gate applied after the recurrent product (torch.nn.GRU)")

@@ -80,5 +80,11 @@ class GRUv3Cell(RecurrentCell):
         return y, last_steps(y, lengths)
 
 
+_DESCRIPTIONS = {
+    "gru_v3": "GRU of Cho et al. (2014, v3): reset gate applied to h before the recurrent product",
+    "gru1": "GRU1 of Dey & Salem (2017): gates see only h and a bias",
+    "gru2": "GRU2 of Dey & Salem (2017): gates see only h, no bias",
+    "gru3": "GRU3 of Dey & Salem (2017): gates are a bias only",
+}
 for _name in VARIANTS:
-    register(_name, lambda i, h, _v=_name, **kw: GRUv3Cell(i, h, variant=_v, **kw))
+    register(_name, lambda i, h, _v=_name, **kw: GRUv3Cell(i, h, variant=_v, **kw), _DESCRIPTIONS[_name])

@@ -69,4 +69,4 @@ class LSTMCell(TorchKernelCell):
         return h, LSTMState(h, c)
 
 
-register("lstm", LSTMCell)
+register("lstm", LSTMCell, "LSTM, Hochreiter & Schmidhuber (1997) with the forget gate of Gers et al. (2000) (torch.nn.LSTM)")
