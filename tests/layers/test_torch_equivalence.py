@@ -70,14 +70,15 @@ REFERENCE_LOOP_CONFIGS = ["3_layers_bidirectional_h0", "packed_unsorted_bidirect
                           "unbatched_bidirectional_h0", "no_bias_bidirectional_2_layers_h0"]
 
 
-def make_pair(twin: str, config: Config, dtype: torch.dtype):
-    """(torch.nn layer, rnnlab twin holding the same weights)."""
+def make_pair(twin: str, config: Config, dtype: torch.dtype, fast_paths: bool = True):
+    """(torch.nn layer, rnnlab twin holding the same weights, on its fast or its reference path)."""
     torch_cls, rnnlab_cls, extra = TWINS[twin]
     torch.manual_seed(0)
     reference = torch_cls(INPUT_SIZE, HIDDEN_SIZE, dtype=dtype, **config.layer_args, **extra)
     ours = rnnlab_cls(INPUT_SIZE, HIDDEN_SIZE, dtype=dtype, **config.layer_args, **extra)
     result = ours.load_state_dict(reference.state_dict(), strict=True)
     assert not result.missing_keys and not result.unexpected_keys
+    ours.fast_paths = fast_paths
     return reference, ours
 
 
@@ -222,8 +223,7 @@ def test_load_state_dict_refuses_a_layer_it_does_not_have():
 def test_equals_torch_nn(twin, config_id, fast_paths, dtype):
     """Outputs, final states and every gradient; ``fast_paths = False`` runs each cell's plain per-step loop."""
     config = CONFIGS[config_id]
-    reference, ours = make_pair(twin, config, dtype)
-    ours.fast_paths = fast_paths
+    reference, ours = make_pair(twin, config, dtype, fast_paths)
     x, fields = make_inputs(twin, config, dtype)
     assert_same_results(run(ours, twin, config, x, fields), run(reference, twin, config, x, fields),
                         TOLERANCE[dtype])
@@ -244,8 +244,7 @@ LENGTHS_CONFIGS = {
 @pytest.mark.parametrize("twin", TWINS)
 def test_lengths_equal_torch_nn_on_packed_sequence(twin, config_id, fast_paths, dtype):
     config = LENGTHS_CONFIGS[config_id]
-    reference, ours = make_pair(twin, config, dtype)
-    ours.fast_paths = fast_paths
+    reference, ours = make_pair(twin, config, dtype, fast_paths)
     x, fields = make_inputs(twin, config, dtype)
     # A padded input whose padding is not zero, so that reading it would show.
     real = torch.arange(STEPS).unsqueeze(1) < torch.tensor(LENGTHS)  # (L, N)
