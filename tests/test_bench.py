@@ -22,7 +22,7 @@ def test_run_bench_writes_json_and_markdown_and_prints_the_table(tmp_path, capsy
     assert json.loads((out / "bench.json").read_text()) == json.loads(json.dumps(report))
     for key in ("date", "torch", "torch_threads", "cpu_model", "load_average_at_start", "load_average_at_end"):
         assert key in report["machine"]
-    assert report["settings"]["repeats"] == 2 and report["settings"]["memory"] == bench.MEMORY_NOTE
+    assert report["settings"]["repeats"] == 2 and report["settings"]["memory"] == f"{bench.PEAK_NOTE}; {bench.MEMORY_NOTE}"
 
     [size] = report["sizes"]
     assert (size["batch"], size["steps"], size["input_size"], size["hidden_size"]) == tuple(TINY[0])
@@ -32,6 +32,7 @@ def test_run_bench_writes_json_and_markdown_and_prints_the_table(tmp_path, capsy
         assert result["error"] is None, (name, result["error"])
         assert len(result["fwd_s"]) == len(result["fwd_bwd_s"]) == 2
         assert result["fwd_bwd_median_s"] > 0 and result["saved_bytes"] > 0
+        assert result["peak_bytes"] >= result["saved_bytes"]  # the peak holds what autograd saved, and more
         assert result["tokens_per_s"] == pytest.approx(2 * 3 / result["fwd_bwd_median_s"])
         assert f"| {name} |" in printed
     assert results["torch.nn.GRU"]["ratio_vs_gru"] == 1.0
@@ -40,7 +41,8 @@ def test_run_bench_writes_json_and_markdown_and_prints_the_table(tmp_path, capsy
     assert lstm["ratio_vs_twin"] == pytest.approx(lstm["fwd_bwd_median_s"] / torch_lstm["fwd_bwd_median_s"])
     assert lstm["target"] == "≤ 1.1× torch.nn.LSTM" and lstm["target_met"] == (lstm["ratio_vs_twin"] <= 1.1)
     assert lstm["max_abs_diff_vs_twin"] <= bench.OUTPUT_TOLERANCE
-    assert "saved MB = activations kept for backward" in printed and "Quick mode" not in printed
+    assert "saved MB = activations kept for backward" in printed and "peak MB = the most memory" in printed
+    assert "Quick mode" not in printed
 
 
 def test_default_contenders_and_their_targets():

@@ -71,6 +71,7 @@ def test_bench_quick_writes_its_files(tiny_bench, tmp_path, capsys):
     report = json.loads((out / "bench.json").read_text())
     assert report["settings"]["quick"] is True and report["settings"]["repeats"] == 1
     assert [s["steps"] for s in report["sizes"]] == [4]  # the sizes themselves, only fewer rounds
+    assert all(c["peak_bytes"] is None for c in report["sizes"][0]["contenders"])  # profiled in full runs only
     printed = capsys.readouterr().out
     assert printed == (out / "bench.md").read_text() and "**Quick mode**: 1 rounds instead of 15" in printed
 

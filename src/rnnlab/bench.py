@@ -61,6 +61,9 @@ OUTPUT_TOLERANCE = 1e-4  # max |y − y_twin| allowed in float32
 BASELINE = "torch.nn.GRU"  # every ratio "× GRU" is against this contender
 _SEED = 0
 
+PEAK_NOTE = ("peak MB = the most memory that tensors held at any moment of one forward+backward (torch.profiler's "
+             "memory timeline, CPU), the input, parameters and gradients included; full runs only, as its "
+             "profiling takes minutes")
 MEMORY_NOTE = ("saved MB = activations kept for backward: the distinct tensor storages that autograd saves "
                "during the forward pass (counted with torch.autograd.graph.saved_tensors_hooks), parameters "
                "and input excluded; not the process's peak RSS")
@@ -145,6 +148,25 @@ def saved_bytes(layer: nn.Module, x: Tensor) -> tuple[int, Tensor]:
     return sum(n for ptr, n in storages.items() if ptr not in held), y.detach()
 
 
+def peak_bytes(layer: nn.Module, x: Tensor) -> int | None:
+    """The most bytes held by tensors at any moment of one forward+backward of ``layer(x)``.
+
+    Read from torch.profiler's memory timeline (which tracks every tensor
+    allocation and release on the CPU); None where this torch lacks it.
+    """
+    try:
+        from torch.profiler._memory_profiler import MemoryProfileTimeline
+    except ImportError:
+        return None
+    x.grad = None
+    layer.zero_grad(set_to_none=True)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True,
+                                record_shapes=True, with_stack=True) as prof:
+        _forward_backward(layer, x)
+    _, sizes = MemoryProfileTimeline(prof._memory_profile())._coalesce_timeline("cpu")
+    return max((sum(at_time) for at_time in sizes), default=0)
+
+
 def _forward(layer: nn.Module, x: Tensor) -> None:
     with torch.no_grad():
         layer(x)
@@ -190,7 +212,8 @@ class _Progress:
             self.bar.close()
 
 
-def measure_size(size: Size, contenders: list[Contender], repeats: int, description: str) -> list[dict]:
+def measure_size(size: Size, contenders: list[Contender], repeats: int, description: str,
+                 peak_memory: bool = True) -> list[dict]:
     """Build, check and time every contender at ``size``; one result dict per contender."""
     torch.manual_seed(_SEED)
     x = torch.randn(size.steps, size.batch, size.input_size).requires_grad_()  # (T, B, I)
@@ -206,6 +229,7 @@ def measure_size(size: Size, contenders: list[Contender], repeats: int, descript
                     raise RuntimeError(f"its twin {contender.twin} is not among the contenders or failed")
                 layer.load_state_dict(layers[contender.twin].state_dict())
             result["saved_bytes"], outputs[contender.name] = saved_bytes(layer, x)
+            result["peak_bytes"] = peak_bytes(layer, x) if peak_memory else None
             if contender.twin is not None:
                 diff = (outputs[contender.name] - outputs[contender.twin]).abs().max().item()
                 result["max_abs_diff_vs_twin"] = diff
@@ -316,14 +340,14 @@ def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | N
             "full_repeats": FULL_REPEATS,
             "baseline": BASELINE,
             "output_tolerance": OUTPUT_TOLERANCE,
-            "memory": MEMORY_NOTE,
+            "memory": f"{PEAK_NOTE}; {MEMORY_NOTE}",
         },
         "sizes": [],
     }
     start = time.perf_counter()
     for index, size in enumerate(sizes):
         description = f"bench {index + 1}/{len(sizes)} {size.label}"
-        results = measure_size(size, contenders, repeats, description)
+        results = measure_size(size, contenders, repeats, description, peak_memory=not quick)
         report["sizes"].append({**size._asdict(), "label": size.label, "contenders": results})
     report["wall_seconds"] = time.perf_counter() - start
     report["machine"]["load_average_at_end"] = _load_average()
@@ -349,6 +373,10 @@ def _loads(values: list[float] | None) -> str:
     return " ".join(f"{v:.1f}" for v in values) if values else "unknown"
 
 
+def _mb(value: int | None) -> str:
+    return "—" if value is None else f"{value / 2**20:.1f}"
+
+
 def _ratio(value: float | None) -> str:
     return f"{value:.3f}" if value is not None else "—"
 
@@ -368,7 +396,7 @@ def render_markdown(report: dict) -> str:
         "every contender once per round in a rotating order, one process. fwd = forward under "
         "torch.no_grad(); fwd+bwd = forward + output.sum().backward(), input requiring grad; "
         "tokens/s = B·T / fwd+bwd.",
-        f"- {MEMORY_NOTE}.",
+        f"- {PEAK_NOTE}; {MEMORY_NOTE}.",
         f"- × GRU = fwd+bwd time / {settings['baseline']}'s at the same size; × twin = the same against the "
         "torch.nn layer computing the same function (whose weights the contender loads, and whose output "
         f"it must match within {settings['output_tolerance']:g}).",
@@ -379,16 +407,16 @@ def render_markdown(report: dict) -> str:
     met = [c["target_met"] for s in report["sizes"] for c in s["contenders"] if c["target"] is not None]
     for size in report["sizes"]:
         lines += ["", f"## {size['label']}", "",
-                  "| contender | fwd ms | fwd+bwd ms | tokens/s | saved MB | × GRU | × twin | target | ok |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+                  "| contender | fwd ms | fwd+bwd ms | tokens/s | peak MB | saved MB | × GRU | × twin | target | ok |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
         for c in size["contenders"]:
             if c["error"] is not None:
-                row = [c["name"], f"**FAILED**: {c['error']}".replace("|", "\\|"), "", "", "", "", "",
+                row = [c["name"], f"**FAILED**: {c['error']}".replace("|", "\\|"), "", "", "", "", "", "",
                           c["target"] or "", "**no**" if c["target"] else ""]
             else:
                 verdict = {True: "yes", False: "**no**", None: ""}[c["target_met"]]
                 row = [c["name"], _ms(c["fwd_median_s"]), _ms(c["fwd_bwd_median_s"]),
-                          f"{c['tokens_per_s']:,.0f}", f"{c['saved_bytes'] / 2**20:.1f}",
+                          f"{c['tokens_per_s']:,.0f}", _mb(c["peak_bytes"]), _mb(c["saved_bytes"]),
                           _ratio(c["ratio_vs_gru"]), _ratio(c["ratio_vs_twin"]), c["target"] or "", verdict]
             lines.append("| " + " | ".join(row) + " |")
     lines += ["", f"Targets met: {sum(m is True for m in met)} of {len(met)}."]
