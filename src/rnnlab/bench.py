@@ -56,7 +56,7 @@ class Size(NamedTuple):
 SIZES = (Size(64, 100, 128, 256), Size(32, 200, 64, 128), Size(16, 784, 1, 100), Size(64, 50, 512, 512))
 FULL_REPEATS = 15
 QUICK_REPEATS = 7  # --quick: the same sizes, fewer rounds
-WARMUP_ROUNDS = 1
+WARMUP_ROUNDS = 2  # the first rounds of a fresh process run slow while its heap grows
 OUTPUT_TOLERANCE = 1e-4  # max |y − y_twin| allowed in float32
 BASELINE = "torch.nn.GRU"  # every ratio "× GRU" is against this contender
 _SEED = 0
@@ -392,7 +392,7 @@ def render_markdown(report: dict) -> str:
         f"{_loads(machine['load_average_at_start'])}, at end {_loads(machine.get('load_average_at_end'))}",
         f"(a load above {machine['cpu_count']} means other processes competed for the cores)",
         "",
-        f"- Times: median of {settings['repeats']} rounds after {settings['warmup_rounds']} warm-up round, "
+        f"- Times: median of {settings['repeats']} rounds after {settings['warmup_rounds']} warm-up rounds, "
         "every contender once per round in a rotating order, one process. fwd = forward under "
         "torch.no_grad(); fwd+bwd = forward + output.sum().backward(), input requiring grad; "
         "tokens/s = B·T / fwd+bwd.",
