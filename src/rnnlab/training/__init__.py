@@ -1,0 +1,1 @@
+"""Training: checkpoints now; the trainer (BPTT, truncated BPTT, clipping) joins with issue 3."""
