@@ -1,0 +1,267 @@
+"""The trainer: backpropagation through time over a task's batches, knowing neither task nor model.
+
+Contract with its collaborators (DESIGN.md: "the trainer never knows which task it runs"):
+
+    model(inputs, lengths, state) -> (outputs, state)     e.g. models.SequenceClassifier
+    task.sample(batch_size, generator) -> Batch            training data, all randomness from the generator
+    task.eval_set(size, seed) -> list[Batch]               a fixed held-out set
+    task.loss(outputs, batch), task.metrics(outputs, batch)
+    task.main_metric, task.main_metric_goal ("min" | "max")
+
+Each step: a fresh batch, forward, loss, backward through time (whole sequences,
+or truncated BPTT: chunks of ``tbptt`` steps, the state carried from chunk to chunk
+and detached at each boundary, Williams & Peng 1990), the gradient norm measured
+and clipped, a NaN/Inf guard, the optimizer and schedule steps.  Every
+``eval_every`` steps the held-out set is scored and the best checkpoint kept; every
+``checkpoint_every`` steps a checkpoint holds everything needed to continue the run
+bit for bit (weights, optimizer, schedule, every RNG state, step); ``resume``
+continues from the newest good one.  The run ends at ``steps`` or after
+``max_minutes``, in both cases with a final evaluation, a checkpoint and summary.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from . import checkpoint as ckpt
+from .clipping import clip_gradients
+from .optim import build_optimizer, build_schedule
+
+
+class TrainingError(RuntimeError):
+    """The run cannot go on (e.g. too many non-finite steps in a row); the message says why."""
+
+
+@dataclass
+class TrainerSettings:
+    """The trainer's share of a run's configuration (see config.TrainConfig for the documented defaults)."""
+
+    steps: int = 1000
+    max_minutes: float | None = None
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    schedule_step: int = 1000
+    schedule_gamma: float = 0.5
+    clip: str = "norm"
+    clip_norm: float = 1.0
+    clip_value: float = 1.0
+    tbptt: int | None = None
+    eval_every: int = 500
+    eval_size: int = 2000
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    max_bad_steps: int = 10
+    seed: int = 0
+    log_every: int = 10
+
+    @classmethod
+    def from_config(cls, config) -> "TrainerSettings":
+        """Take the fields this trainer knows from any object that has them (config.TrainConfig)."""
+        return cls(**{name: getattr(config, name) for name in cls.__dataclass_fields__ if hasattr(config, name)})
+
+
+@dataclass
+class _Progress:
+    step: int = 0
+    best: float | None = None
+    bad_in_a_row: int = 0
+    skipped: int = 0
+    seconds: float = 0.0  # training time accumulated over all sessions of the run
+    history: list = field(default_factory=list)
+
+
+class Trainer:
+    def __init__(self, model: nn.Module, task, settings: TrainerSettings, run_dir: str | Path, *,
+                 log: Callable[[str], None] = print, progress_bar: bool | None = None) -> None:
+        self.model, self.task, self.settings = model, task, settings
+        self.run_dir = Path(run_dir)
+        self.log = log
+        self.progress_bar = progress_bar
+        self.optimizer = build_optimizer(model, settings.optimizer, lr=settings.lr, momentum=settings.momentum,
+                                         weight_decay=settings.weight_decay)
+        self.schedule = build_schedule(self.optimizer, settings.schedule, total_steps=settings.steps,
+                                       step_size=settings.schedule_step, gamma=settings.schedule_gamma,
+                                       metric_goal=task.main_metric_goal)
+        self.data = torch.Generator().manual_seed(settings.seed + 1)  # training batches
+        self.state = _Progress()
+        self._eval_set = None
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    def save_checkpoint(self) -> Path:
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        opt_tensors, opt_plain = ckpt.optimizer_to_flat(self.optimizer)
+        tensors.update(opt_tensors)
+        tensors["rng.torch"] = torch.get_rng_state()
+        tensors["rng.data"] = self.data.get_state()
+        s = self.state
+        state = {"optimizer": opt_plain, "schedule": self.schedule.state_dict(), "best": s.best,
+                 "bad_in_a_row": s.bad_in_a_row, "skipped": s.skipped, "seconds": s.seconds}
+        path = ckpt.save(self.checkpoint_dir, s.step, tensors, state)
+        ckpt.prune(self.checkpoint_dir, self.settings.keep_checkpoints)
+        return path
+
+    def resume(self) -> bool:
+        """Continue from the newest good checkpoint; False if there is none."""
+        found = ckpt.load_latest(self.checkpoint_dir, warn=self.log)
+        if found is None:
+            return False
+        prefix = "model."
+        self.model.load_state_dict({k[len(prefix):]: v for k, v in found.tensors.items() if k.startswith(prefix)})
+        ckpt.optimizer_from_flat(self.optimizer, found.tensors, found.state["optimizer"])
+        self.schedule.load_state_dict(found.state["schedule"])
+        torch.set_rng_state(found.tensors["rng.torch"])
+        self.data.set_state(found.tensors["rng.data"])
+        self.state = _Progress(step=found.step, best=found.state["best"], bad_in_a_row=found.state["bad_in_a_row"],
+                               skipped=found.state["skipped"], seconds=found.state["seconds"])
+        self.log(f"resumed from {found.path} (step {found.step})")
+        return True
+
+    # ---- one step ------------------------------------------------------------------------------
+    def _outputs(self, batch) -> Tensor:
+        """Forward pass; with truncated BPTT the state is detached at every chunk boundary."""
+        k = self.settings.tbptt
+        steps = batch.inputs.shape[0]
+        if k is None or k >= steps:
+            return self.model(batch.inputs, batch.lengths)[0]
+        if batch.lengths is not None:
+            raise TrainingError("truncated BPTT needs sequences of equal length; this task pads them "
+                                "(set train.tbptt to none)")
+        state = None
+        last = ((steps - 1) // k) * k  # start of the final chunk, which the loss reads
+        for start in range(0, last, k):  # every earlier chunk: carry the state, cut the graph
+            _, state = self.model(batch.inputs[start : start + k], None, state)
+            state = state.detach() if isinstance(state, Tensor) else type(state)(*(s.detach() for s in state))
+        return self.model(batch.inputs[last:], None, state)[0]
+
+    def train_step(self) -> dict:
+        """One optimisation step on a fresh batch; returns the logged record."""
+        s, cfg = self.state, self.settings
+        self.model.train()
+        batch = self.task.sample(cfg.batch_size, self.data)
+        self.optimizer.zero_grad(set_to_none=True)
+        outputs = self._outputs(batch)
+        loss = self.task.loss(outputs, batch)
+        loss.backward()
+        grad_norm = clip_gradients(self.model.parameters(), cfg.clip, max_norm=cfg.clip_norm,
+                                   max_value=cfg.clip_value)
+        s.step += 1
+        finite = math.isfinite(loss.item()) and math.isfinite(grad_norm)
+        if finite:
+            self.optimizer.step()
+            if not isinstance(self.schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.schedule.step()
+            s.bad_in_a_row = 0
+        else:
+            self.optimizer.zero_grad(set_to_none=True)
+            s.bad_in_a_row += 1
+            s.skipped += 1
+            if s.bad_in_a_row >= cfg.max_bad_steps:
+                raise TrainingError(f"{s.bad_in_a_row} steps in a row had a non-finite loss or gradient "
+                                    f"(last at step {s.step}); stopping with the last good checkpoint kept")
+        with torch.no_grad():
+            metrics = self.task.metrics(outputs.detach(), batch)
+        return {"step": s.step, "loss": loss.item(), "lr": self.optimizer.param_groups[0]["lr"],
+                "grad_norm": grad_norm, "skipped_steps": s.skipped,
+                **{f"train_{k}": v for k, v in metrics.items() if k not in ("loss", "count")}}
+
+    # ---- evaluation ----------------------------------------------------------------------------
+    def evaluate(self) -> dict[str, float]:
+        """Metrics on the task's held-out set, averaged over sequences."""
+        if self._eval_set is None:
+            self._eval_set = self.task.eval_set(self.settings.eval_size, seed=self.settings.seed + 2)
+        self.model.eval()
+        totals: dict[str, float] = {}
+        count = 0
+        with torch.no_grad():
+            for batch in self._eval_set:
+                m = self.task.metrics(self.model(batch.inputs, batch.lengths)[0], batch)
+                n = m.pop("count")
+                count += n
+                for k, v in m.items():
+                    totals[k] = totals.get(k, 0.0) + v * n
+        return {k: v / count for k, v in totals.items()}
+
+    def _improved(self, value: float) -> bool:
+        best = self.state.best
+        if best is None:
+            return True
+        return value < best if self.task.main_metric_goal == "min" else value > best
+
+    # ---- the run -------------------------------------------------------------------------------
+    def fit(self) -> dict:
+        """Train to the budget; returns the summary (also written to summary.json)."""
+        cfg, s = self.settings, self.state
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        deadline = None if cfg.max_minutes is None else time.monotonic() + 60 * cfg.max_minutes - s.seconds
+        bar = self._bar()
+        started = time.monotonic()
+        with open(self.run_dir / "metrics.jsonl", "a") as log_file:
+            while s.step < cfg.steps and (deadline is None or time.monotonic() < deadline):
+                record = self.train_step()
+                s.seconds += time.monotonic() - started
+                started = time.monotonic()
+                record["seconds"] = round(s.seconds, 3)
+                if s.step % cfg.eval_every == 0:
+                    record.update(self._evaluate_and_keep_best())
+                if s.step % cfg.log_every == 0 or "eval_" + self.task.main_metric in record:
+                    log_file.write(json.dumps(record) + "\n")
+                    log_file.flush()
+                if s.step % cfg.checkpoint_every == 0 and not ckpt.step_dir(self.checkpoint_dir, s.step).exists():
+                    self.save_checkpoint()
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{record['loss']:.4g}")
+        if bar is not None:
+            bar.close()
+        final = self.evaluate()
+        if not ckpt.step_dir(self.checkpoint_dir, s.step).exists():
+            self.save_checkpoint()
+        summary = {"step": s.step, "skipped_steps": s.skipped, "seconds": round(s.seconds, 3), **final}
+        _write_json_atomically(self.run_dir / "summary.json", summary)
+        return summary
+
+    def _evaluate_and_keep_best(self) -> dict:
+        metrics = self.evaluate()
+        value = metrics[self.task.main_metric]
+        if isinstance(self.schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.schedule.step(value)
+        if self._improved(value):
+            self.state.best = value
+            if not ckpt.step_dir(self.checkpoint_dir, self.state.step).exists():
+                self.save_checkpoint()
+            ckpt.mark_best(self.checkpoint_dir, self.state.step)
+        return {f"eval_{k}": v for k, v in metrics.items()}
+
+    def _bar(self):
+        show = self.progress_bar if self.progress_bar is not None else os.isatty(2)
+        if not show:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self.settings.steps, initial=self.state.step, unit="step", leave=False)
+
+
+def _write_json_atomically(path: Path, value) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
