@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from rnnlab.models import SequenceClassifier
 from rnnlab.training import checkpoint as ckpt
-from rnnlab.training.trainer import Trainer, TrainerSettings, TrainingError
+from rnnlab.config import TrainConfig
+from rnnlab.training.trainer import Trainer, TrainingError
 
 
 @dataclass
@@ -55,7 +56,7 @@ def _trainer(tmp_path, task=None, seed=0, **settings):
     base = dict(steps=30, batch_size=16, lr=1e-2, eval_every=10, eval_size=64, checkpoint_every=10, log_every=5,
                 seed=seed)
     base.update(settings)
-    return Trainer(model, task or SignOfSum(), TrainerSettings(**base), tmp_path, log=lambda _: None,
+    return Trainer(model, task or SignOfSum(), TrainConfig(**base), tmp_path, log=lambda _: None,
                    progress_bar=False)
 
 

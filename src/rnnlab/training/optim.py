@@ -33,7 +33,9 @@ def build_optimizer(model: nn.Module, name: str, *, lr: float, momentum: float =
 
 def build_schedule(optimizer: torch.optim.Optimizer, name: str, *, total_steps: int, step_size: int = 1000,
                    gamma: float = 0.5, metric_goal: str = "min"):
-    """A torch LR scheduler; ``plateau`` steps on the evaluation metric (to ``metric_goal``), the others every step."""
+    """A torch LR scheduler.  ``step``: lr × gamma every ``step_size`` steps; ``cosine``: to 0 at
+    ``total_steps``; ``plateau``: lr × gamma after ``step_size`` evaluations without improvement of the
+    main evaluation metric (towards ``metric_goal``); the others step every training step."""
     if name == "constant":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     if name == "step":
@@ -41,5 +43,5 @@ def build_schedule(optimizer: torch.optim.Optimizer, name: str, *, total_steps: 
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps))
     if name == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=metric_goal, factor=gamma)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=metric_goal, factor=gamma, patience=step_size)
     raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}; got {name!r}")

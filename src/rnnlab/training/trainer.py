@@ -32,6 +32,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from ..config import TrainConfig
 from . import checkpoint as ckpt
 from .clipping import clip_gradients
 from .optim import build_optimizer, build_schedule
@@ -39,38 +40,6 @@ from .optim import build_optimizer, build_schedule
 
 class TrainingError(RuntimeError):
     """The run cannot go on (e.g. too many non-finite steps in a row); the message says why."""
-
-
-@dataclass
-class TrainerSettings:
-    """The trainer's share of a run's configuration (see config.TrainConfig for the documented defaults)."""
-
-    steps: int = 1000
-    max_minutes: float | None = None
-    batch_size: int = 32
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    schedule_step: int = 1000
-    schedule_gamma: float = 0.5
-    clip: str = "norm"
-    clip_norm: float = 1.0
-    clip_value: float = 1.0
-    tbptt: int | None = None
-    eval_every: int = 500
-    eval_size: int = 2000
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3
-    max_bad_steps: int = 10
-    seed: int = 0
-    log_every: int = 10
-
-    @classmethod
-    def from_config(cls, config) -> "TrainerSettings":
-        """Take the fields this trainer knows from any object that has them (config.TrainConfig)."""
-        return cls(**{name: getattr(config, name) for name in cls.__dataclass_fields__ if hasattr(config, name)})
 
 
 @dataclass
@@ -84,7 +53,7 @@ class _Progress:
 
 
 class Trainer:
-    def __init__(self, model: nn.Module, task, settings: TrainerSettings, run_dir: str | Path, *,
+    def __init__(self, model: nn.Module, task, settings: TrainConfig, run_dir: str | Path, *,
                  log: Callable[[str], None] = print, progress_bar: bool | None = None) -> None:
         self.model, self.task, self.settings = model, task, settings
         self.run_dir = Path(run_dir)
@@ -94,7 +63,7 @@ class Trainer:
                                          weight_decay=settings.weight_decay)
         self.schedule = build_schedule(self.optimizer, settings.schedule, total_steps=settings.steps,
                                        step_size=settings.schedule_step, gamma=settings.schedule_gamma,
-                                       metric_goal=task.main_metric_goal)
+                                       metric_goal=task.main_metric_goal)  # plateau: patience = schedule_step
         self.data = torch.Generator().manual_seed(settings.seed + 1)  # training batches
         self.state = _Progress()
         self._eval_set = None

@@ -1,0 +1,568 @@
+"""The typed configuration of a training run, shared by ``rnnlab train``, ``rnnlab eval``,
+the reproductions and the tests.
+
+A run has three sections, each a dataclass whose defaults explain themselves:
+
+    [model]   ModelConfig            which cell, how large, how many layers
+    [task]    tasks.get(name).Config the task's own settings; its defaults are the paper's
+    [train]   TrainConfig            optimizer, schedule, clipping, BPTT, checkpoints, budget
+
+``build_config`` layers them: defaults, then a TOML file, then ``--set section.key=value``
+overrides in order, then the explicit command-line flags (``--model``, ``--steps``,
+``--seed``, ``--device``).  An override's value is a TOML literal (``train.lr=3e-4``,
+``task.path=["a.txt", "b.txt"]``); a string field also takes bare text
+(``task.path=data/a.txt``), and a field that may be none takes the bare word ``none``
+(``train.tbptt=none``).  A TOML file looks like
+
+    task = "adding"          # optional; must agree with the TASK argument
+    [model]
+    name = "gru"
+    hidden_size = 100
+    [train]
+    lr = 1e-3
+    tbptt = 50
+
+(or ``name = "adding"`` inside ``[task]``, since TOML allows no top-level ``task`` key
+beside a ``[task]`` table).  ``RunConfig.to_dict()`` writes the same layout with every
+default filled in; it is RUN_DIR/config.json, and ``RunConfig.from_dict`` reads it back.
+
+Every value is checked against its field's annotation and every section against its
+ranges.  A mistake is a ``ConfigError`` (a ``ValueError``) of one line that names the key
+as ``section.key`` and the value, e.g.
+
+    unknown key train.lrr; valid keys: train.batch_size, train.carry_state, ...
+    train.steps must be an integer; got 1.5 (a float)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import re
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping, Sequence, Union
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["ConfigError", "ModelConfig", "TrainConfig", "RunConfig", "SECTIONS",
+           "OPTIMIZERS", "SCHEDULES", "CLIPS", "DEVICES",
+           "build_config", "apply_overrides", "parse_override", "format_override", "load_toml"]
+
+SECTIONS = ("model", "task", "train")
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "rmsprop_centered")
+SCHEDULES = ("constant", "step", "cosine", "plateau")
+CLIPS = ("norm", "value", "none")
+DEVICES = ("cpu", "cuda", "auto")
+
+_MAX_SEED = 2**63  # TOML integers are signed 64-bit
+_NONE_WORD = "none"  # the override spelling of None (TOML has no null)
+
+
+class ConfigError(ValueError):
+    """A mistake in a run's configuration; its message is one line that names the key."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# ---- the sections -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The recurrent network: a registered cell (``rnnlab.cells.available()``), stacked."""
+
+    name: str = "lstm"  # cell name, one of rnnlab.cells.available()
+    hidden_size: int = 128  # H_out: units per layer and direction
+    num_layers: int = 1  # stacked recurrent layers
+    dropout: float = 0.0  # dropout on the outputs of every layer but the last, as torch.nn.LSTM; in [0, 1)
+    bidirectional: bool = False  # a second layer reads the sequence backwards; outputs are concatenated
+    options: dict = field(default_factory=dict)  # extra cell options, passed to cells.create (e.g. {proj_size = 4})
+
+    def __post_init__(self) -> None:
+        _check_types(self, "model")
+        from . import cells
+        names = cells.available()
+        if self.name not in names:
+            raise ConfigError(f"model.name must be one of the cells {', '.join(names)}; got {_toml(self.name)}")
+        _require(self, "hidden_size", self.hidden_size >= 1, "an integer >= 1")
+        _require(self, "num_layers", self.num_layers >= 1, "an integer >= 1")
+        _require(self, "dropout", 0.0 <= self.dropout < 1.0, "a number in [0, 1)")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained: budget, optimizer, schedule, clipping, BPTT, evaluation, checkpoints."""
+
+    # budget
+    steps: int = 10_000  # optimizer steps (one batch each)
+    max_minutes: float | None = None  # wall-clock budget; the run stops at whichever of steps / minutes comes first
+    batch_size: int = 32  # sequences per step
+    # optimizer
+    optimizer: str = "adam"  # adam | sgd | rmsprop | rmsprop_centered (Graves 2013's RMSProp with mean subtraction)
+    lr: float = 1e-3  # learning rate (Adam's usual default)
+    momentum: float = 0.0  # sgd and rmsprop momentum, in [0, 1); ignored by adam
+    weight_decay: float = 0.0  # L2 penalty coefficient, >= 0
+    # learning-rate schedule
+    schedule: str = "constant"  # constant | step | cosine (to 0 at `steps`) | plateau (on the task's main evaluation metric)
+    schedule_step: int = 1_000  # step: lr *= gamma every schedule_step steps; plateau: patience, in evaluations
+    schedule_gamma: float = 0.1  # factor applied by step and plateau, in (0, 1]
+    # gradient clipping (Pascanu et al. 2013)
+    clip: str = "norm"  # norm: rescale the whole gradient to clip_norm | value: clamp each entry | none
+    clip_norm: float = 1.0  # largest global L2 norm of the gradient when clip = "norm"
+    clip_value: float = 1.0  # largest absolute gradient entry when clip = "value"
+    # backpropagation through time
+    tbptt: int | None = None  # truncated BPTT: backpropagate through chunks of k steps; none = full BPTT
+    carry_state: bool = False  # carry the recurrent state (detached) from one batch to the next
+    # evaluation, checkpoints, logging
+    eval_every: int = 500  # steps between evaluations on held-out data
+    eval_size: int = 1_000  # sequences in each evaluation
+    checkpoint_every: int = 1_000  # steps between checkpoints
+    keep_checkpoints: int = 3  # most recent checkpoints kept on disk
+    max_bad_steps: int = 10  # steps in a row with a non-finite loss or gradient (each skipped) before the run stops
+    log_every: int = 100  # steps between lines of metrics.jsonl
+    seed: int = 0  # seeds the model's initial weights and the task's data generator
+    device: str = "cpu"  # cpu | cuda | auto (cuda when available)
+
+    def __post_init__(self) -> None:
+        _check_types(self, "train")
+        for key in ("steps", "batch_size", "schedule_step", "eval_every", "eval_size", "checkpoint_every",
+                    "keep_checkpoints", "max_bad_steps", "log_every"):
+            _require(self, key, getattr(self, key) >= 1, "an integer >= 1")
+        _require(self, "tbptt", self.tbptt is None or self.tbptt >= 1, "an integer >= 1 or none")
+        _require(self, "seed", 0 <= self.seed < _MAX_SEED, "an integer in [0, 2**63)")
+        _require(self, "max_minutes", self.max_minutes is None or 0 < self.max_minutes < math.inf,
+                 "a finite number > 0 or none")
+        for key in ("lr", "clip_norm", "clip_value"):
+            _require(self, key, 0 < getattr(self, key) < math.inf, "a finite number > 0")
+        _require(self, "weight_decay", 0 <= self.weight_decay < math.inf, "a finite number >= 0")
+        _require(self, "momentum", 0 <= self.momentum < 1, "a number in [0, 1)")
+        _require(self, "schedule_gamma", 0 < self.schedule_gamma <= 1, "a number in (0, 1]")
+        for key, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("clip", CLIPS),
+                             ("device", DEVICES)):
+            _require(self, key, getattr(self, key) in choices, f"one of {', '.join(choices)}")
+
+
+def _require(section: Any, key: str, ok: bool, what: str) -> None:
+    if not ok:
+        name = _SECTION_NAMES[type(section)]
+        raise ConfigError(f"{name}.{key} must be {what}; got {_toml(getattr(section, key))}")
+
+
+_SECTION_NAMES = {ModelConfig: "model", TrainConfig: "train"}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs: the task's name and the three sections.
+
+    ``to_dict()`` is RUN_DIR/config.json: ``{"task": {"name": ..., <task settings>},
+    "model": {...}, "train": {...}}`` with every default written out;
+    ``from_dict`` reads it (or the same layout from a TOML file) back, with the same checks.
+    """
+
+    task: str
+    model: ModelConfig
+    task_config: Any  # an instance of rnnlab.tasks.get(task).Config
+    train: TrainConfig
+
+    def to_dict(self) -> dict:
+        """The whole configuration as plain JSON (and TOML) values, every default written out."""
+        return {"task": {"name": self.task, **_plain(dataclasses.asdict(self.task_config))},
+                "model": _plain(dataclasses.asdict(self.model)),
+                "train": _plain(dataclasses.asdict(self.train))}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        """The configuration ``to_dict`` wrote; keys left out take their defaults."""
+        task, sections = _split_sections(data, task=None, where="")
+        if task is None:
+            raise ConfigError("task.name is missing; the configuration must name its task")
+        return _assemble(task, sections)
+
+
+# ---- building a configuration -------------------------------------------------------------------
+
+def build_config(task: str, *, model: str | None = None, config_file: str | Path | None = None,
+                 overrides: Sequence[str] = (), steps: int | None = None, seed: int | None = None,
+                 device: str | None = None) -> RunConfig:
+    """The configuration of ``rnnlab train TASK``: defaults < ``config_file`` < ``overrides``
+    (``"section.key=value"``, applied in order) < the flags ``model`` (the cell name),
+    ``steps``, ``seed`` and ``device`` (a flag left at None changes nothing)."""
+    _task_config_class(task)  # an unknown task is the first thing to report
+    sections: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    if config_file is not None:
+        where = f"{config_file}: "
+        _, file_sections = _split_sections(load_toml(config_file), task=task, where=where)
+        for name, values in file_sections.items():
+            sections[name].update(values)
+    for text in overrides:
+        section, key, value = parse_override(text, task)
+        sections[section][key] = value
+    for section, key, value in (("model", "name", model), ("train", "steps", steps),
+                                ("train", "seed", seed), ("train", "device", device)):
+        if value is not None:
+            sections[section][key] = value
+    return _assemble(task, sections)
+
+
+def apply_overrides(config: RunConfig, overrides: Sequence[str]) -> RunConfig:
+    """``config`` with ``"section.key=value"`` overrides applied in order (``rnnlab eval RUN_DIR --set``)."""
+    data = config.to_dict()
+    for text in overrides:
+        section, key, value = parse_override(text, config.task)
+        data[section][key] = value
+    return RunConfig.from_dict(data)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """The parsed TOML file ``path``; a missing, unreadable or invalid file is a ConfigError."""
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"invalid TOML in {path}: not UTF-8 text ({_one_line(error.reason)} "
+                          f"at byte {error.start})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"invalid TOML in {path}: {_one_line(str(error))}") from None
+
+
+def parse_override(text: str, task: str | None = None) -> tuple[str, str, Any]:
+    """``"train.lr=3e-4"`` -> ``("train", "lr", 0.0003)``, checked against the field's type.
+
+    The value is a TOML literal.  Where that fails, or gives a number, boolean or date
+    for a field that takes strings, the raw text is the string (``task.path=data/a.txt``;
+    a list-of-strings field gets a one-element list).  The bare word ``none`` is None for
+    a field that may be none.  The keys of the task section are checked when ``task``
+    names the task; without it they are parsed but not checked.
+    """
+    key_text, equals, value_text = text.partition("=")
+    section, dot, key = key_text.strip().partition(".")
+    value_text = value_text.strip()
+    if not equals or not dot or not section or not key:
+        suggestion = _did_you_mean(key_text.strip(), task) if equals and not dot else ""
+        raise ConfigError(f"malformed override {text!r}; expected section.key=value, e.g. train.lr=3e-4{suggestion}")
+    classes = _section_classes(task)
+    if section not in SECTIONS:
+        raise ConfigError(f"unknown section {section} in {key_text.strip()}; valid sections: {', '.join(SECTIONS)}")
+    if section == "task" and key == "name":
+        raise ConfigError("task.name cannot be overridden; the task is the TASK argument")
+    cls = classes.get(section)
+    hint = _field_types(cls)[key] if cls is not None and key in _field_types(cls) else None
+    if cls is not None and hint is None:
+        raise ConfigError(_unknown_key(section, key, cls))
+    try:
+        parsed = tomllib.loads(f"v = {value_text}")
+        value, ok = parsed["v"], set(parsed) == {"v"}
+    except tomllib.TOMLDecodeError:
+        value, ok = None, False
+    if hint is None:  # task section, task unknown: no type to check against
+        return section, key, value if ok else (None if value_text == _NONE_WORD else value_text)
+    if value_text == _NONE_WORD and not ok and _accepts(hint, type(None)):
+        return section, key, None
+    # Bare text for a string field: TOML could not read it, or read a number, boolean or
+    # date that the field does not take (task.path=2024, model.name=gru1 both work).
+    if not ok or (not isinstance(value, (str, list, dict)) and _convert(value, hint) is _BAD):
+        if _accepts(hint, str):
+            value, ok = value_text, True
+        elif _accepts(hint, list[str]):
+            value, ok = [value_text], True
+    if not ok:
+        raise ConfigError(f"{section}.{key} must be {_describe(hint)}; got {value_text}")
+    return section, key, _coerce(value, hint, f"{section}.{key}")
+
+
+def format_override(key: str, value: Any) -> str:
+    """The override that ``parse_override`` reads back as ``value``: ``format_override("train.lr", 3e-4)``
+    -> ``"train.lr=0.0003"``; None is written ``none``."""
+    return f"{key}={_toml(value)}"
+
+
+# ---- sections and their keys --------------------------------------------------------------------
+
+def _task_config_class(task: str) -> type:
+    """``rnnlab.tasks.get(task).Config``; an unknown task is a ConfigError listing the tasks."""
+    from . import tasks  # imported late: rnnlab.tasks builds on the rest of the package
+    try:
+        entry = tasks.get(task)
+    except ValueError as error:
+        raise ConfigError(_one_line(str(error))) from None
+    cls = entry.Config
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise TypeError(f"task {task!r}: Config must be a dataclass, got {cls!r}")
+    if "name" in _field_types(cls):
+        raise TypeError(f"task {task!r}: Config may not have a field 'name' (task.name is the task's name)")
+    return cls
+
+
+def _section_classes(task: str | None) -> dict[str, type]:
+    """The dataclass of each section; without a task, of the model and train sections only."""
+    classes: dict[str, type] = {"model": ModelConfig, "train": TrainConfig}
+    if task is not None:
+        classes["task"] = _task_config_class(task)
+    return classes
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    """The resolved annotation of each dataclass field of ``cls``, in field order."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _unknown_key(section: str, key: str, cls: type) -> str:
+    keys = sorted(_field_types(cls))
+    valid = ", ".join(f"{section}.{name}" for name in keys) if keys else "none (this section has no settings)"
+    return f"unknown key {section}.{key}; valid keys: {valid}"
+
+
+def _did_you_mean(key: str, task: str | None) -> str:
+    try:
+        classes = _section_classes(task)
+    except ConfigError:
+        classes = _section_classes(None)
+    matches = [f"{section}.{key}" for section, cls in classes.items() if key in _field_types(cls)]
+    return f" (did you mean {matches[0]}?)" if len(matches) == 1 else ""
+
+
+def _split_sections(data: Any, task: str | None, where: str) -> tuple[str | None, dict[str, dict[str, Any]]]:
+    """(task name or None, {section: {key: checked value}}) from a file or dict in the
+    config.json / TOML layout.  The task section's keys are checked against ``task`` or,
+    when that is None, against the task the data names."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}a configuration must be a table of sections; got {_show(data)}")
+    unknown = [name for name in data if name not in SECTIONS]
+    if unknown:
+        raise ConfigError(f"{where}unknown section {unknown[0]}; valid sections: {', '.join(SECTIONS)}")
+    sections = {}
+    for name in SECTIONS:
+        values = data.get(name, {})
+        if name == "task" and isinstance(values, str):
+            values = {"name": values}
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{where}{name} must be a table of settings; got {_show(values)}")
+        sections[name] = dict(values)
+    named = sections["task"].pop("name", None)
+    if named is not None and not isinstance(named, str):
+        raise ConfigError(f"{where}task.name must be a task name; got {_show(named)}")
+    if named is not None and task is not None and named != task:
+        raise ConfigError(f"{where}the configuration is for task {_toml(named)}, not {_toml(task)}")
+    classes = _section_classes(task if task is not None else named)
+    for name, values in sections.items():
+        if name not in classes:
+            continue
+        for key, value in values.items():
+            try:
+                values[key] = _check_value(name, classes[name], key, value)
+            except ConfigError as error:
+                raise ConfigError(f"{where}{error}") from None
+    return named, sections
+
+
+def _check_value(section: str, cls: type, key: str, value: Any) -> Any:
+    types_ = _field_types(cls)
+    if key not in types_:
+        raise ConfigError(_unknown_key(section, key, cls))
+    return _coerce(value, types_[key], f"{section}.{key}")
+
+
+def _assemble(task: str, sections: Mapping[str, Mapping[str, Any]]) -> RunConfig:
+    """The RunConfig of checked section values (missing keys take their defaults)."""
+    task_cls = _task_config_class(task)
+    try:
+        task_config = task_cls(**sections["task"])
+    except ConfigError:
+        raise
+    except ValueError as error:  # the task's own check of its settings (its message names the task)
+        raise ConfigError(_one_line(str(error))) from None
+    _check_types(task_config, "task")
+    return RunConfig(task=task, model=ModelConfig(**sections["model"]), task_config=task_config,
+                     train=TrainConfig(**sections["train"]))
+
+
+def _check_types(instance: Any, section: str) -> None:
+    """Check every field of a section against its annotation, storing the coerced value (an int
+    given for a float is stored as a float)."""
+    for name, hint in _field_types(type(instance)).items():
+        value = getattr(instance, name)
+        coerced = _coerce(value, hint, f"{section}.{name}")
+        if coerced is not value:
+            object.__setattr__(instance, name, coerced)
+
+
+# ---- values and their types ---------------------------------------------------------------------
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """``value`` as the annotation ``hint`` wants it, or a ConfigError naming ``key``."""
+    converted = _convert(value, hint)
+    if converted is _BAD:
+        raise ConfigError(f"{key} must be {_describe(hint)}; got {_show(value)}")
+    return converted
+
+
+_BAD = object()
+
+
+def _convert(value: Any, hint: Any) -> Any:  # noqa: C901 - one branch per kind of annotation
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or hint is object:
+        return value
+    if hint is type(None) or hint is None:
+        return None if value is None else _BAD
+    if origin is Union or origin is types.UnionType:
+        for arg in args:
+            converted = _convert(value, arg)
+            if converted is not _BAD:
+                return converted
+        return _BAD
+    if origin is Literal:
+        return value if any(type(value) is type(choice) and value == choice for choice in args) else _BAD
+    if hint is bool:
+        return value if isinstance(value, bool) else _BAD
+    if hint is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else _BAD
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return _BAD
+        return value if type(value) is float else float(value)
+    if hint is str:
+        return value if isinstance(value, str) else _BAD
+    if hint is list or origin is list:
+        if not isinstance(value, (list, tuple)):
+            return _BAD
+        items = [_convert(item, args[0]) for item in value] if args else list(value)
+        return _BAD if any(item is _BAD for item in items) else items
+    if hint is tuple or origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            return _BAD
+        if len(args) == 2 and args[1] is Ellipsis:
+            args = (args[0],) * len(value)
+        elif args and len(args) != len(value):
+            return _BAD
+        items = tuple(_convert(item, arg) for item, arg in zip(value, args)) if args else tuple(value)
+        return _BAD if any(item is _BAD for item in items) else items
+    if hint is dict or origin is dict:
+        if not isinstance(value, Mapping) or not _is_plain(value):
+            return _BAD
+        if args:
+            items = {_convert(k, args[0]): _convert(v, args[1]) for k, v in value.items()}
+            if any(k is _BAD or v is _BAD for k, v in items.items()):
+                return _BAD
+            return items
+        return value if type(value) is dict else dict(value)
+    if isinstance(hint, type):
+        return value if isinstance(value, hint) else _BAD
+    raise TypeError(f"unsupported annotation {hint!r} in a configuration section")
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` is made of TOML / JSON values only (tables with string keys)."""
+    if isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(item) for item in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _accepts(hint: Any, kind: Any) -> bool:
+    """Whether the annotation ``hint`` has ``kind`` (str, list[str], NoneType) among its alternatives."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        return any(_accepts(arg, kind) for arg in typing.get_args(hint))
+    if kind is type(None):
+        return hint is type(None) or hint is None
+    if kind == list[str]:
+        return typing.get_origin(hint) is list and typing.get_args(hint) == (str,)
+    return hint is kind
+
+
+_PLURALS = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
+
+
+def _describe(hint: Any) -> str:
+    """``int | None`` -> "an integer or none", for error messages."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Union or origin is types.UnionType:
+        return " or ".join(_describe(arg) for arg in args)
+    if origin is Literal:
+        return "one of " + ", ".join(_toml(choice) for choice in args)
+    if hint is type(None) or hint is None:
+        return "none"
+    simple = {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list",
+              tuple: "a list", dict: "a table"}
+    if hint in simple:
+        return simple[hint]
+    if origin in (list, tuple) and args:
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            return f"a list of {len(args)} values ({', '.join(_describe(arg) for arg in args)})"
+        return f"a list of {_PLURALS.get(args[0], 'values')}"
+    if origin is dict:
+        return "a table"
+    return f"a {getattr(hint, '__name__', hint)}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {int: "an integer", float: "a float", str: "a string", list: "a list", tuple: "a list",
+             dict: "a table", type(None): "none"}
+    for cls, name in kinds.items():
+        if isinstance(value, cls):
+            return name
+    return f"a {type(value).__name__}"
+
+
+def _show(value: Any) -> str:
+    """A value as written in TOML, with its kind: ``1.5 (a float)``."""
+    return f"{_toml(value)} ({_kind(value)})"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml(value: Any) -> str:
+    """``value`` as a TOML literal (None as ``none``, which TOML lacks)."""
+    if value is None:
+        return _NONE_WORD
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)  # repr of a float is a TOML float: 0.0003, 1e-10, 1e+16, inf, nan
+    if isinstance(value, str):
+        return '"' + "".join(_escape(char) for char in value) + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        items = (f"{key if isinstance(key, str) and _BARE_KEY.fullmatch(key) else _toml(str(key))} = {_toml(v)}"
+                 for key, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    return repr(value)
+
+
+def _escape(char: str) -> str:
+    if char in '"\\':
+        return "\\" + char
+    if char < " " or char == "\x7f":  # TOML basic strings forbid raw control characters
+        return f"\\u{ord(char):04x}"
+    return char
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, all the way down, so that a dict equals its JSON round trip."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
