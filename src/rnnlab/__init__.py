@@ -5,8 +5,8 @@ registered cell as a layer (``Recurrent``), and the cells themselves
 (``rnnlab.cells``).  See README.md.
 """
 
-from . import cells
+from . import cells, tasks
 from .layers import GRU, LSTM, RNN, Recurrent
 
 __version__ = "0.1.0"
-__all__ = ["cells", "Recurrent", "RNN", "LSTM", "GRU", "__version__"]
+__all__ = ["cells", "tasks", "Recurrent", "RNN", "LSTM", "GRU", "__version__"]

@@ -1,7 +1,11 @@
 """``rnnlab``: the command line.  This module only parses arguments; the work is
-done elsewhere (``bench.py`` for ``rnnlab bench``).
+done elsewhere (``runs.py`` for train and eval, ``bench.py`` for bench).
 
+    rnnlab tasks                       every task with a one-line description
     rnnlab models                      every cell name with a one-line description
+    rnnlab train TASK [--model NAME] [--config FILE.toml] [--set key=value ...]
+                      [--steps N] [--seed S] [--out DIR] [--resume] [--device cpu|cuda|auto]
+    rnnlab eval RUN_DIR [--set key=value ...] [--json]
     rnnlab bench [--quick] [--out DIR] speed and memory of every cell against torch.nn
 
 A bad argument is answered with one line on stderr and exit code 2.
@@ -10,12 +14,17 @@ A bad argument is answered with one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from functools import partial
 from pathlib import Path
 from typing import NoReturn, Sequence
 
 from . import __version__, bench, cells
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
 
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr and exit code 2."""
@@ -29,6 +38,58 @@ def _models(args: argparse.Namespace) -> int:
     width = max(map(len, names))
     for name in names:
         print(f"{name:<{width}}  {cells.describe(name)}")
+    return 0
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    from . import tasks
+
+    names = tasks.available()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {tasks.describe(name)}")
+    return 0
+
+
+def _train(args: argparse.Namespace, parser: _Parser) -> int:
+    from . import runs
+    from .config import ConfigError, build_config
+
+    try:
+        if args.resume:
+            if args.out is None:
+                raise runs.RunError("--resume needs the run directory: --out DIR")
+            flags = [f"train.{k}={v}" for k, v in (("steps", args.steps), ("seed", args.seed),
+                                                    ("device", args.device)) if v is not None]
+            config = runs.resumed_config(args.out, [*(args.set or ()), *flags])
+            if config.task != args.task or (args.model is not None and args.model != config.model.name):
+                raise runs.RunError(f"--resume: {args.out} is a run of {config.task} with {config.model.name}")
+            out = args.out
+        else:
+            config = build_config(args.task, model=args.model, config_file=args.config, overrides=args.set or (),
+                                  steps=args.steps, seed=args.seed, device=args.device)
+            out = args.out or Path("runs") / f"{config.task}-{config.model.name}-seed{config.train.seed}"
+        summary = runs.train(config, out, resume=args.resume)
+    except (ConfigError, runs.RunError) as error:
+        parser.error(_one_line(error))
+    print(json.dumps(summary))
+    print(f"run directory: {out}", file=sys.stderr)
+    return 0
+
+
+def _eval(args: argparse.Namespace, parser: _Parser) -> int:
+    from . import runs
+    from .config import ConfigError
+
+    try:
+        summary = runs.evaluate(args.run_dir, args.set or (), log=lambda line: print(line, file=sys.stderr))
+    except (ConfigError, runs.RunError) as error:
+        parser.error(_one_line(error))
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for key, value in summary.items():
+            print(f"{key:<24} {value:.6g}" if isinstance(value, float) else f"{key:<24} {value}")
     return 0
 
 
@@ -51,8 +112,30 @@ def build_parser() -> _Parser:
     parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    tasks_ = commands.add_parser("tasks", help="list every task with a one-line description")
+    tasks_.set_defaults(run=_tasks)
     models = commands.add_parser("models", help="list every cell name with a one-line description")
     models.set_defaults(run=_models)
+
+    train = commands.add_parser("train", help="train a model on a task; writes a run directory")
+    train.add_argument("task", metavar="TASK", help="a name from `rnnlab tasks`")
+    train.add_argument("--model", metavar="NAME", help="a cell name from `rnnlab models` (default: lstm)")
+    train.add_argument("--config", type=Path, metavar="FILE.toml", help="[model], [task] and [train] settings")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override one setting, e.g. train.lr=3e-4 or task.length=200 (repeatable)")
+    train.add_argument("--steps", type=int, metavar="N", help="optimizer steps (train.steps)")
+    train.add_argument("--seed", type=int, metavar="S", help="seeds data, initialisation and dropout (train.seed)")
+    train.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: runs/TASK-MODEL-seedS)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    train.add_argument("--device", choices=("cpu", "cuda", "auto"), help="(train.device)")
+    train.set_defaults(run=partial(_train, parser=train))
+
+    eval_ = commands.add_parser("eval", help="evaluate a run's last checkpoint on held-out data")
+    eval_.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    eval_.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="evaluate with other task settings, e.g. task.length=200 (repeatable)")
+    eval_.add_argument("--json", action="store_true", help="print the metrics as one JSON object (summary.json's keys)")
+    eval_.set_defaults(run=partial(_eval, parser=eval_))
 
     bench_ = commands.add_parser("bench", help="time every cell against torch.nn on this machine",
                                  description="Time forward and forward+backward of every cell against "

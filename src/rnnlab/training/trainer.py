@@ -99,7 +99,7 @@ class Trainer:
         self.data.set_state(found.tensors["rng.data"])
         self.state = _Progress(step=found.step, best=found.state["best"], bad_in_a_row=found.state["bad_in_a_row"],
                                skipped=found.state["skipped"], seconds=found.state["seconds"])
-        self.log(f"resumed from {found.path} (step {found.step})")
+        self.log(f"loaded {found.path} (step {found.step})")
         return True
 
     # ---- one step ------------------------------------------------------------------------------
@@ -202,9 +202,14 @@ class Trainer:
         final = self.evaluate()
         if not ckpt.step_dir(self.checkpoint_dir, s.step).exists():
             self.save_checkpoint()
-        summary = {"step": s.step, "skipped_steps": s.skipped, "seconds": round(s.seconds, 3), **final}
+        summary = self.summary(final)
         _write_json_atomically(self.run_dir / "summary.json", summary)
         return summary
+
+    def summary(self, metrics: dict[str, float]) -> dict:
+        """The keys of summary.json (and of ``rnnlab eval --json``): progress, then the evaluation metrics."""
+        s = self.state
+        return {"step": s.step, "skipped_steps": s.skipped, "seconds": round(s.seconds, 3), **metrics}
 
     def _evaluate_and_keep_best(self) -> dict:
         metrics = self.evaluate()

@@ -1,0 +1,113 @@
+"""A run composed from its configuration: task + model + trainer, and its directory.
+
+Shared by the command line (``rnnlab train``, ``rnnlab eval``), the reproductions and
+the tests.  A run directory (DESIGN.md, contract):
+
+    RUN_DIR/config.json     the fully resolved configuration (every default written out)
+    RUN_DIR/metrics.jsonl   one JSON object per logged step
+    RUN_DIR/summary.json    final evaluation metrics (same keys as `rnnlab eval --json`)
+    RUN_DIR/checkpoints/    weights and trainer state, written atomically
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from . import tasks
+from .config import ConfigError, RunConfig, apply_overrides
+from .models import SequenceClassifier
+from .training.trainer import Trainer
+
+
+class RunError(RuntimeError):
+    """A run directory that cannot be used as asked; the message says why."""
+
+
+def build_task(config: RunConfig):
+    """The configured task; a bad task setting is a ConfigError (one line for the command line)."""
+    try:
+        return tasks.create(config.task, config.task_config)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(" ".join(str(error).split())) from None
+
+
+def build_model(config: RunConfig, task) -> nn.Module:
+    """The model the task's topology needs, with the configured cell; seeded by train.seed."""
+    if task.output_kind != "last":
+        raise ConfigError(f"task {config.task} needs a model for output kind {task.output_kind!r}, "
+                          "which comes with the topologies of issue 4")
+    m = config.model
+    torch.manual_seed(config.train.seed)
+    return SequenceClassifier(m.name, task.input_size, m.hidden_size, task.output_size, num_layers=m.num_layers,
+                              dropout=m.dropout, bidirectional=m.bidirectional, **m.options)
+
+
+def _check_out(run_dir: Path, resume: bool) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"--out {run_dir} exists and is not a directory")
+    if resume:
+        if not (run_dir / "config.json").is_file():
+            raise RunError(f"--resume: {run_dir} holds no run (no config.json)")
+    elif run_dir.is_dir() and any(run_dir.iterdir()):
+        raise RunError(f"--out {run_dir} exists and is not empty; give --resume to continue that run, "
+                       "or another --out")
+
+
+def load_config(run_dir: str | Path) -> RunConfig:
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise RunError(f"{run_dir} holds no run (no config.json)")
+    return RunConfig.from_dict(json.loads(path.read_text()))
+
+
+def resumed_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
+    """A run's saved configuration with ``train.*`` overrides (a longer budget, say) applied;
+    the model and the task of a run cannot change, as its checkpoints hold their weights."""
+    for text in overrides:
+        if not text.startswith("train."):
+            raise ConfigError(f"--resume keeps the run's model and task; only train.* settings may change, "
+                              f"not {text.split('=')[0]}")
+    return apply_overrides(load_config(run_dir), overrides)
+
+
+def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
+          log: Callable[[str], None] = print) -> dict:
+    """Train (or, with ``resume``, continue) the run; returns the summary.  With ``resume``,
+    ``config`` should come from ``resumed_config`` and config.json is rewritten with it."""
+    run_dir = Path(run_dir)
+    _check_out(run_dir, resume)
+    task = build_task(config)  # both checked before anything is written
+    model = build_model(config, task)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomically(run_dir / "config.json", json.dumps(config.to_dict(), indent=1) + "\n")
+    trainer = Trainer(model, task, config.train, run_dir, log=log)
+    if resume and not trainer.resume():
+        log(f"no checkpoint in {run_dir / 'checkpoints'}; starting from step 0")
+    return trainer.fit()
+
+
+def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callable[[str], None] = print) -> dict:
+    """The metrics of a run's newest good checkpoint on its task's held-out set, with the keys of
+    summary.json; ``overrides`` (``--set``) may change the task's settings, e.g. a longer sequence."""
+    run_dir = Path(run_dir)
+    config = apply_overrides(load_config(run_dir), overrides)
+    task = build_task(config)
+    trainer = Trainer(build_model(config, task), task, config.train, run_dir, log=log)
+    if not trainer.resume():
+        raise RunError(f"{run_dir} has no usable checkpoint")
+    return trainer.summary(trainer.evaluate())
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,142 @@
+"""What every task gives the trainer: batches of data, a loss and metrics (``Task``, ``Batch``).
+
+A task never builds a model or an optimizer.  The trainer asks it for training
+batches (``sample``), a fixed held-out set (``eval_set``), the loss to minimise
+(``loss``) and the figures to log (``metrics``); it learns from the class
+attributes what the model must read and produce (``input_size``,
+``output_size``, ``output_kind``) and which metric decides (``main_metric``,
+``main_metric_goal``).
+
+Shapes: T steps (the longest sequence of the batch), B sequences, I = ``input_size``
+features per step, O = ``output_size`` readouts.  Data are time-major, like
+torch.nn's recurrent layers without ``batch_first``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+EVAL_BATCH_SIZE = 500  # eval_set yields batches of at most this many sequences
+
+# eval_set(size, seed) seeds its generator with seed + _EVAL_SEED_OFFSET (mod 2**64), so that a
+# trainer that seeds its training generator with the same number does not train on the held-out set.
+_EVAL_SEED_OFFSET = 0x5EED_0F_E7A1_5E7
+_SEED_MODULUS = 2**64
+
+
+@dataclass
+class Batch:
+    """A batch of sequences and their targets."""
+
+    inputs: Tensor  # (T, B, I) float32, zeros past each sequence's length
+    targets: Tensor  # task-specific: (B, 1) float32 for regression, (B,) int64 class index for classification
+    lengths: Tensor | None  # (B,) int64 true lengths, or None when every sequence has all T steps
+
+    def to(self, device: torch.device | str) -> Batch:
+        """The same batch on ``device`` (``lengths`` stays where it is: packing wants it on the CPU)."""
+        return Batch(self.inputs.to(device), self.targets.to(device), self.lengths)
+
+
+class Task:
+    """Base class.  Subclasses set the class attributes and implement ``sample``, ``loss`` and ``metrics``.
+
+    The first line of a subclass's docstring is its one-line description (``tasks.describe``).
+    """
+
+    name: ClassVar[str]  # registry name, e.g. "adding"
+    Config: ClassVar[type]  # a @dataclass of the task's settings; every default is the paper's setting
+    output_kind: ClassVar[str] = "last"  # where the model reads out: at each sequence's last real step
+    main_metric: ClassVar[str]  # e.g. "mse" or "accuracy"
+    main_metric_goal: ClassVar[str]  # "min" or "max"
+    input_size: int  # I: features per step
+    output_size: int  # O: size of the readout the model must produce
+
+    def __init__(self, config: Any = None) -> None:
+        """``config``: an instance of ``self.Config``; None gives the paper's settings."""
+        if config is None:
+            config = self.Config()
+        elif not isinstance(config, self.Config):
+            raise TypeError(f"task {self.name!r} takes a {type(self).__name__}.Config; got {config!r}")
+        self.validate(config)
+        self.config = config
+
+    # ---- to implement ------------------------------------------------------------------------
+
+    def validate(self, config: Any) -> None:
+        """Raise ValueError, naming the field and its value, if ``config`` is not a usable setting."""
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
+        """A fresh random training batch of ``batch_size`` sequences; every random draw from ``generator``."""
+        raise NotImplementedError
+
+    def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
+        """Scalar mean loss of ``outputs`` (B, O), the model's raw readouts (logits for classification)."""
+        raise NotImplementedError
+
+    def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
+        """Batch means of the task's metrics, with ``"loss"``, and ``"count"``: B (to weight batches)."""
+        raise NotImplementedError
+
+    # ---- shared ------------------------------------------------------------------------------
+
+    def eval_set(self, size: int, seed: int) -> list[Batch]:
+        """A fixed held-out set of ``size`` sequences, in batches of at most 500.
+
+        Built from its own generator, seeded from ``seed`` alone: the same (size, seed) gives the
+        same set, whatever the global RNG or the training generator did before.  The generator's
+        seed is offset from ``seed`` so that training with ``torch.Generator().manual_seed(seed)``
+        does not replay the held-out set.
+        """
+        _check_int("size", size, minimum=1)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int; got {seed!r}")
+        generator = torch.Generator().manual_seed((seed + _EVAL_SEED_OFFSET) % _SEED_MODULUS)
+        full, rest = divmod(size, EVAL_BATCH_SIZE)
+        sizes = [EVAL_BATCH_SIZE] * full + ([rest] if rest else [])
+        return [self.sample(n, generator) for n in sizes]
+
+    def settings(self) -> dict[str, Any]:
+        """The task's configuration as a plain dict (every default written out)."""
+        return dataclasses.asdict(self.config)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+        return f"{type(self).__name__}({fields})"
+
+    # ---- helpers for subclasses --------------------------------------------------------------
+
+    def check_sample_args(self, batch_size: int, generator: torch.Generator) -> None:
+        """Refuse a batch size that is not a positive int and a generator that is not a torch.Generator."""
+        _check_int("batch_size", batch_size, minimum=1)
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"task {self.name!r} samples from a torch.Generator (no global RNG); got {generator!r}")
+
+    def check_outputs(self, outputs: Tensor, batch: Batch) -> None:
+        """Refuse outputs that are not (B, output_size) for ``batch``."""
+        expected = (batch.inputs.shape[1], self.output_size)
+        if not isinstance(outputs, Tensor) or tuple(outputs.shape) != expected:
+            got = tuple(outputs.shape) if isinstance(outputs, Tensor) else type(outputs).__name__
+            raise ValueError(f"task {self.name!r} expects outputs of shape (B, {self.output_size}) = {expected}; "
+                             f"got {got}")
+
+
+def _check_int(field: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{field} must be an int >= {minimum}; got {value!r}")
+
+
+def check_config_int(task: str, field: str, value: Any, *, minimum: int, why: str = "") -> None:
+    """ValueError naming the task, the field and the value unless ``value`` is an int >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"{task} task: {field} must be an int >= {minimum}{reason}; got {value!r}")
+
+
+def lengths_mask(lengths: Tensor, steps: int) -> Tensor:
+    """(T, B) bool, True at the real steps of each sequence: t < lengths[b]."""
+    return torch.arange(steps).unsqueeze(1) < lengths.unsqueeze(0)  # (T, B)

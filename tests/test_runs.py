@@ -1,0 +1,83 @@
+"""`rnnlab train` / `rnnlab eval`: the run-directory contract and one-line errors."""
+
+import json
+
+import pytest
+
+from rnnlab import cli
+
+TINY = ["--set", "model.hidden_size=8", "--set", "task.length=20", "--set", "train.eval_every=3",
+        "--set", "train.eval_size=40", "--set", "train.checkpoint_every=3", "--set", "train.log_every=1",
+        "--set", "train.batch_size=4"]
+
+
+def _train(tmp_path, *extra, steps=6, out="run"):
+    return cli.main(["train", "adding", "--model", "gru", "--steps", str(steps), "--out", str(tmp_path / out),
+                     *TINY, *extra])
+
+
+def test_train_writes_the_run_directory_and_eval_repeats_its_summary(tmp_path, capsys):
+    assert _train(tmp_path) == 0
+    run = tmp_path / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert config["task"]["name"] == "adding" and config["task"]["length"] == 20
+    assert config["model"]["name"] == "gru" and config["train"]["steps"] == 6
+    assert "clip_norm" in config["train"] and "first_marker_window" in config["task"]  # every default written
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [1, 2, 3, 4, 5, 6]
+    for key in ("step", "loss", "lr", "grad_norm", "seconds", "train_mse"):
+        assert key in lines[0]
+    assert "eval_mse" in lines[2]  # evaluated at step 3
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["step"] == 6 and {"mse", "accuracy", "loss"} <= set(summary)
+    capsys.readouterr()
+    assert cli.main(["eval", str(run), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert set(evaluated) == set(summary) and evaluated["mse"] == pytest.approx(summary["mse"])
+    assert cli.main(["eval", str(run), "--json", "--set", "task.length=40"]) == 0  # generalisation settings
+    assert json.loads(capsys.readouterr().out)["mse"] != pytest.approx(summary["mse"])
+
+
+def test_resume_continues_a_finished_run_to_more_steps(tmp_path, capsys):
+    assert _train(tmp_path, steps=3) == 0
+    assert cli.main(["train", "adding", "--out", str(tmp_path / "run"), "--resume", "--set", "train.steps=6"]) == 0
+    steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "adding", "--set", "train.lrr=1"], "rnnlab train: error: unknown key train.lrr; valid keys: "),
+    (["train", "addin"], "rnnlab train: error: unknown task 'addin'; available tasks: adding, temporal_order"),
+    (["train", "adding", "--model", "gru4"], "rnnlab train: error: "),
+    (["train", "adding", "--set", "task.length=5"], "rnnlab train: error: adding task: length must be an int >= 11"),
+    (["train", "adding", "--config", "missing.toml"], "rnnlab train: error: "),
+    (["eval", "nowhere"], "rnnlab eval: error: nowhere holds no run (no config.json)"),
+])
+def test_errors_are_one_line_exit_2_and_write_nothing(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_an_existing_run_is_not_overwritten_without_resume(tmp_path, capsys):
+    assert _train(tmp_path, steps=3) == 0
+    with pytest.raises(SystemExit) as exit_info:
+        _train(tmp_path, steps=3)
+    assert exit_info.value.code == 2
+    assert "exists and is not empty; give --resume" in capsys.readouterr().err
+
+
+def test_resume_refuses_to_change_the_model_or_the_task(tmp_path, capsys):
+    assert _train(tmp_path, steps=3) == 0
+    run = str(tmp_path / "run")
+    for argv, message in ((["train", "adding", "--out", run, "--resume", "--set", "model.hidden_size=16"],
+                           "only train.* settings may change, not model.hidden_size"),
+                          (["train", "temporal_order", "--out", run, "--resume"],
+                           f"--resume: {run} is a run of adding with gru")):
+        with pytest.raises(SystemExit):
+            cli.main(argv)
+        assert message in capsys.readouterr().err
