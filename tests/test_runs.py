@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from rnnlab import cli
 
@@ -81,3 +82,42 @@ def test_resume_refuses_to_change_the_model_or_the_task(tmp_path, capsys):
         with pytest.raises(SystemExit):
             cli.main(argv)
         assert message in capsys.readouterr().err
+
+
+def test_a_run_killed_between_checkpoints_resumes_to_bit_identical_parameters(tmp_path):
+    """SIGKILL a real `rnnlab train` process after its first checkpoint, resume it, and compare the final
+    parameters with those of an uninterrupted run of the same seed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from rnnlab.training import checkpoint as ckpt
+
+    args = ["train", "adding", "--model", "gru", "--steps", "400", "--set", "model.hidden_size=8",
+            "--set", "task.length=20", "--set", "train.batch_size=4", "--set", "train.eval_every=200",
+            "--set", "train.eval_size=20", "--set", "train.checkpoint_every=100", "--set", "train.log_every=50"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    victim_dir, straight_dir = tmp_path / "victim", tmp_path / "straight"
+    victim = subprocess.Popen([sys.executable, "-m", "rnnlab", *args, "--out", str(victim_dir)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (victim_dir / "checkpoints" / "step-00000100").exists():
+        assert victim.poll() is None and time.monotonic() < deadline, "the run ended before its first checkpoint"
+        time.sleep(0.005)
+    victim.send_signal(signal.SIGKILL)
+    assert victim.wait() == -signal.SIGKILL
+    assert not (victim_dir / "summary.json").exists()  # killed mid-run, between checkpoints
+
+    assert cli.main(["train", "adding", "--out", str(victim_dir), "--resume"]) == 0
+    subprocess.run([sys.executable, "-m", "rnnlab", *args, "--out", str(straight_dir)], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    resumed = ckpt.load_latest(victim_dir / "checkpoints")
+    straight = ckpt.load_latest(straight_dir / "checkpoints")
+    assert resumed.step == straight.step == 400
+    model_keys = [k for k in straight.tensors if k.startswith("model.")]
+    assert model_keys and all(torch.equal(resumed.tensors[k], straight.tensors[k]) for k in model_keys)
+    logged = [json.loads(line)["step"] for line in (victim_dir / "metrics.jsonl").read_text().splitlines()]
+    assert logged == list(range(50, 401, 50))  # no step logged twice or lost

@@ -12,7 +12,6 @@ the tests.  A run directory (DESIGN.md, contract):
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -22,6 +21,7 @@ from torch import nn
 from . import tasks
 from .config import ConfigError, RunConfig, apply_overrides
 from .models import SequenceClassifier
+from .training import checkpoint as ckpt
 from .training.trainer import Trainer
 
 
@@ -85,7 +85,7 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
     task = build_task(config)  # both checked before anything is written
     model = build_model(config, task)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(run_dir / "config.json", json.dumps(config.to_dict(), indent=1) + "\n")
+    ckpt.write_text_atomically(run_dir / "config.json", json.dumps(config.to_dict(), indent=1) + "\n")
     trainer = Trainer(model, task, config.train, run_dir, log=log)
     if resume and not trainer.resume():
         log(f"no checkpoint in {run_dir / 'checkpoints'}; starting from step 0")
@@ -103,11 +103,3 @@ def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callabl
         raise RunError(f"{run_dir} has no usable checkpoint")
     return trainer.summary(trainer.evaluate())
 
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

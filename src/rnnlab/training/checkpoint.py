@@ -74,6 +74,17 @@ def _write_json(path: Path, value) -> None:
         os.fsync(f.fileno())
 
 
+def write_text_atomically(path: str | Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a crash leaves the old file or the new one, never half of one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def save(root: str | Path, step: int, tensors: dict[str, Tensor], state: dict) -> Path:
     """Write checkpoint ``step`` under ``root`` atomically and return its directory.
 

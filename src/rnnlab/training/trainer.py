@@ -99,8 +99,26 @@ class Trainer:
         self.data.set_state(found.tensors["rng.data"])
         self.state = _Progress(step=found.step, best=found.state["best"], bad_in_a_row=found.state["bad_in_a_row"],
                                skipped=found.state["skipped"], seconds=found.state["seconds"])
+        self._truncate_log(found.step)
         self.log(f"loaded {found.path} (step {found.step})")
         return True
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop metrics.jsonl lines after ``step``: a run killed after its last checkpoint logged steps
+        that the resumed run will take again."""
+        path = self.run_dir / "metrics.jsonl"
+        if not path.exists():
+            return
+        lines = path.read_text().splitlines(keepends=True)
+        kept = []
+        for line in lines:
+            try:
+                if json.loads(line)["step"] <= step:
+                    kept.append(line)
+            except (ValueError, KeyError):  # a line cut short by the kill
+                pass
+        if len(kept) != len(lines):
+            ckpt.write_text_atomically(path, "".join(kept))
 
     # ---- one step ------------------------------------------------------------------------------
     def _outputs(self, batch) -> Tensor:
@@ -203,7 +221,7 @@ class Trainer:
         if not ckpt.step_dir(self.checkpoint_dir, s.step).exists():
             self.save_checkpoint()
         summary = self.summary(final)
-        _write_json_atomically(self.run_dir / "summary.json", summary)
+        ckpt.write_text_atomically(self.run_dir / "summary.json", json.dumps(summary, indent=1))
         return summary
 
     def summary(self, metrics: dict[str, float]) -> dict:
@@ -231,11 +249,3 @@ class Trainer:
 
         return tqdm(total=self.settings.steps, initial=self.state.step, unit="step", leave=False)
 
-
-def _write_json_atomically(path: Path, value) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(value, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
