@@ -29,6 +29,8 @@ def test_train_writes_the_run_directory_and_eval_repeats_its_summary(tmp_path, c
     for key in ("step", "loss", "lr", "grad_norm", "seconds", "train_mse"):
         assert key in lines[0]
     assert "eval_mse" in lines[2]  # evaluated at step 3
+    assert sorted(p.name for p in (run / "plots").iterdir()) == ["grad_norm.png", "loss.png", "mse.png"]
+    assert all((run / "plots" / name).read_bytes()[:4] == b"\x89PNG" for name in ("loss.png", "mse.png"))
     summary = json.loads((run / "summary.json").read_text())
     assert summary["step"] == 6 and {"mse", "accuracy", "loss"} <= set(summary)
     capsys.readouterr()

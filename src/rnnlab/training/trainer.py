@@ -36,6 +36,7 @@ from ..config import TrainConfig
 from . import checkpoint as ckpt
 from .clipping import clip_gradients
 from .optim import build_optimizer, build_schedule
+from .plots import plot_learning_curves
 
 
 class TrainingError(RuntimeError):
@@ -214,7 +215,9 @@ class Trainer:
                     self.save_checkpoint()
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{record['loss']:.4g}")
+                    main = record.get(f"train_{self.task.main_metric}")
+                    bar.set_postfix(loss=f"{record['loss']:.4g}", **({self.task.main_metric: f"{main:.3g}"}
+                                                                       if main is not None else {}))
         if bar is not None:
             bar.close()
         final = self.evaluate()
@@ -222,6 +225,7 @@ class Trainer:
             self.save_checkpoint()
         summary = self.summary(final)
         ckpt.write_text_atomically(self.run_dir / "summary.json", json.dumps(summary, indent=1))
+        plot_learning_curves(self.run_dir, self.task.main_metric)
         return summary
 
     def summary(self, metrics: dict[str, float]) -> dict:
