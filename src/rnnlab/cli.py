@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from functools import partial
 from pathlib import Path
@@ -72,8 +74,9 @@ def _train(args: argparse.Namespace, parser: _Parser) -> int:
         summary = runs.train(config, out, resume=args.resume)
     except (ConfigError, runs.RunError) as error:
         parser.error(_one_line(error))
-    print(json.dumps(summary))
-    print(f"run directory: {out}", file=sys.stderr)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, the main process speaks for all
+        print(json.dumps(summary))
+        print(f"run directory: {out}", file=sys.stderr)
     return 0
 
 
@@ -128,6 +131,8 @@ def build_parser() -> _Parser:
     train.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: runs/TASK-MODEL-seedS)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     train.add_argument("--device", choices=("cpu", "cuda", "auto"), help="(train.device)")
+    train.add_argument("--nproc", type=int, metavar="N",
+                       help="train with N data-parallel processes on this machine (launches torchrun)")
     train.set_defaults(run=partial(_train, parser=train))
 
     eval_ = commands.add_parser("eval", help="evaluate a run's last checkpoint on held-out data")
@@ -151,6 +156,27 @@ def build_parser() -> _Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default: sys.argv[1:]); returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "nproc", None) is not None:
+        if args.nproc < 1:
+            parser.error(f"argument --nproc: must be at least 1; got {args.nproc}")
+        if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+            return _launch(argv, args.nproc)
     return args.run(args)
+
+
+def _launch(argv: list[str], nproc: int) -> int:
+    """``rnnlab train ... --nproc N`` = ``torchrun --standalone --nproc_per_node=N -m rnnlab train ...``."""
+    rest, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            rest.append(arg)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               "-m", "rnnlab", *rest]
+    return subprocess.call(command)

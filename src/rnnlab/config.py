@@ -60,6 +60,7 @@ SECTIONS = ("model", "task", "train")
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "rmsprop_centered")
 SCHEDULES = ("constant", "step", "cosine", "plateau")
+DTYPES = ("float32", "float64")
 CLIPS = ("norm", "value", "none")
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -87,6 +88,7 @@ class ModelConfig:
     dropout: float = 0.0  # dropout on the outputs of every layer but the last, as torch.nn.LSTM; in [0, 1)
     bidirectional: bool = False  # a second layer reads the sequence backwards; outputs are concatenated
     options: dict = field(default_factory=dict)  # extra cell options, passed to cells.create (e.g. {proj_size = 4})
+    dtype: str = "float32"  # float32 | float64 (for exact comparisons; the data follows the model)
 
     def __post_init__(self) -> None:
         _check_types(self, "model")
@@ -97,6 +99,7 @@ class ModelConfig:
         _require(self, "hidden_size", self.hidden_size >= 1, "an integer >= 1")
         _require(self, "num_layers", self.num_layers >= 1, "an integer >= 1")
         _require(self, "dropout", 0.0 <= self.dropout < 1.0, "a number in [0, 1)")
+        _require(self, "dtype", self.dtype in DTYPES, f"one of {', '.join(DTYPES)}")
 
 
 @dataclass(frozen=True)

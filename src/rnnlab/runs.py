@@ -22,6 +22,7 @@ from . import tasks
 from .config import ConfigError, RunConfig, apply_overrides
 from .models import SequenceClassifier
 from .training import checkpoint as ckpt
+from .training import distributed
 from .training.trainer import Trainer
 
 
@@ -44,8 +45,9 @@ def build_model(config: RunConfig, task) -> nn.Module:
                           "which comes with the topologies of issue 4")
     m = config.model
     torch.manual_seed(config.train.seed)
-    return SequenceClassifier(m.name, task.input_size, m.hidden_size, task.output_size, num_layers=m.num_layers,
-                              dropout=m.dropout, bidirectional=m.bidirectional, **m.options)
+    model = SequenceClassifier(m.name, task.input_size, m.hidden_size, task.output_size, num_layers=m.num_layers,
+                               dropout=m.dropout, bidirectional=m.bidirectional, **m.options)
+    return model.to(getattr(torch, m.dtype))
 
 
 def _check_out(run_dir: Path, resume: bool) -> None:
@@ -79,17 +81,39 @@ def resumed_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> RunCon
 def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
           log: Callable[[str], None] = print) -> dict:
     """Train (or, with ``resume``, continue) the run; returns the summary.  With ``resume``,
-    ``config`` should come from ``resumed_config`` and config.json is rewritten with it."""
+    ``config`` should come from ``resumed_config`` and config.json is rewritten with it.
+
+    Under torchrun every process runs this; the main one (rank 0) checks and writes the run
+    directory, all of them train (training/distributed.py)."""
     run_dir = Path(run_dir)
-    _check_out(run_dir, resume)
-    task = build_task(config)  # both checked before anything is written
-    model = build_model(config, task)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt.write_text_atomically(run_dir / "config.json", json.dumps(config.to_dict(), indent=1) + "\n")
-    trainer = Trainer(model, task, config.train, run_dir, log=log)
-    if resume and not trainer.resume():
-        log(f"no checkpoint in {run_dir / 'checkpoints'}; starting from step 0")
-    return trainer.fit()
+    distributed.init_from_env(config.train.device)
+    try:
+        refusal = None
+        if distributed.is_main():
+            try:
+                _check_out(run_dir, resume)
+            except RunError as error:
+                refusal = error
+        if not distributed.all_true(refusal is None):
+            raise refusal or RunError(f"the main process refused the run directory {run_dir}")
+        if config.train.batch_size % distributed.world_size():
+            raise ConfigError(f"train.batch_size={config.train.batch_size} must be divisible by the "
+                              f"{distributed.world_size()} processes")
+        task = build_task(config)  # both checked before anything is written
+        model = build_model(config, task)
+        if distributed.is_main():
+            run_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.write_text_atomically(run_dir / "config.json", json.dumps(config.to_dict(), indent=1) + "\n")
+        trainer = Trainer(model, task, config.train, run_dir, log=log if distributed.is_main() else _quiet)
+        if resume and not trainer.resume():
+            log(f"no checkpoint in {run_dir / 'checkpoints'}; starting from step 0")
+        return trainer.fit()
+    finally:
+        distributed.finish()
+
+
+def _quiet(line: str) -> None:
+    """The log of processes other than the main one."""
 
 
 def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callable[[str], None] = print) -> dict:

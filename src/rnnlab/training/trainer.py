@@ -25,7 +25,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from ..config import TrainConfig
 from . import checkpoint as ckpt
+from . import distributed
 from .clipping import clip_gradients
 from .optim import build_optimizer, build_schedule
 from .plots import plot_learning_curves
@@ -50,7 +51,6 @@ class _Progress:
     bad_in_a_row: int = 0
     skipped: int = 0
     seconds: float = 0.0  # training time accumulated over all sessions of the run
-    history: list = field(default_factory=list)
 
 
 class Trainer:
@@ -65,9 +65,13 @@ class Trainer:
         self.schedule = build_schedule(self.optimizer, settings.schedule, total_steps=settings.steps,
                                        step_size=settings.schedule_step, gamma=settings.schedule_gamma,
                                        metric_goal=task.main_metric_goal)  # plateau: patience = schedule_step
-        self.data = torch.Generator().manual_seed(settings.seed + 1)  # training batches
+        self.data = torch.Generator().manual_seed(settings.seed + 1)  # training batches (the same on every rank)
         self.state = _Progress()
         self._eval_set = None
+        self.main = distributed.is_main()  # only the main process writes logs, checkpoints and plots
+        self.forward = model  # what training steps call: the model, or its DistributedDataParallel wrapper
+        if distributed.world_size() > 1:
+            self.forward = nn.parallel.DistributedDataParallel(model)
 
     # ---- checkpoints ---------------------------------------------------------------------------
     @property
@@ -122,35 +126,47 @@ class Trainer:
             ckpt.write_text_atomically(path, "".join(kept))
 
     # ---- one step ------------------------------------------------------------------------------
+    def _as_model_dtype(self, batch):
+        """Floating inputs and targets in the model's dtype (a float64 model trains on float64 data)."""
+        dtype = next(self.model.parameters()).dtype
+        if batch.inputs.dtype == dtype:
+            return batch
+        targets = batch.targets.to(dtype) if batch.targets.is_floating_point() else batch.targets
+        return replace(batch, inputs=batch.inputs.to(dtype), targets=targets)
+
     def _outputs(self, batch) -> Tensor:
-        """Forward pass; with truncated BPTT the state is detached at every chunk boundary."""
+        """Training forward pass.  With truncated BPTT the loss reads the last chunk of k steps; the
+        earlier chunks only carry the state to it, so they run without a graph: the gradient is cut
+        at the chunk boundary (Williams & Peng 1990)."""
         k = self.settings.tbptt
         steps = batch.inputs.shape[0]
         if k is None or k >= steps:
-            return self.model(batch.inputs, batch.lengths)[0]
+            return self.forward(batch.inputs, batch.lengths)[0]
         if batch.lengths is not None:
             raise TrainingError("truncated BPTT needs sequences of equal length; this task pads them "
                                 "(set train.tbptt to none)")
         state = None
         last = ((steps - 1) // k) * k  # start of the final chunk, which the loss reads
-        for start in range(0, last, k):  # every earlier chunk: carry the state, cut the graph
-            _, state = self.model(batch.inputs[start : start + k], None, state)
-            state = state.detach() if isinstance(state, Tensor) else type(state)(*(s.detach() for s in state))
-        return self.model(batch.inputs[last:], None, state)[0]
+        with torch.no_grad():
+            for start in range(0, last, k):
+                _, state = self.model(batch.inputs[start : start + k], None, state)
+        return self.forward(batch.inputs[last:], None, state)[0]
 
     def train_step(self) -> dict:
         """One optimisation step on a fresh batch; returns the logged record."""
         s, cfg = self.state, self.settings
         self.model.train()
-        batch = self.task.sample(cfg.batch_size, self.data)
+        batch = self._as_model_dtype(distributed.my_slice(self.task.sample(cfg.batch_size, self.data),
+                                                          cfg.batch_size))
         self.optimizer.zero_grad(set_to_none=True)
         outputs = self._outputs(batch)
         loss = self.task.loss(outputs, batch)
-        loss.backward()
+        loss.backward()  # under DDP the gradients are averaged over the ranks here
         grad_norm = clip_gradients(self.model.parameters(), cfg.clip, max_norm=cfg.clip_norm,
                                    max_value=cfg.clip_value)
         s.step += 1
-        finite = math.isfinite(loss.item()) and math.isfinite(grad_norm)
+        loss_value = distributed.mean(loss.item())  # the global batch's loss, the same on every rank
+        finite = math.isfinite(loss_value) and math.isfinite(grad_norm)
         if finite:
             self.optimizer.step()
             if not isinstance(self.schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -165,7 +181,7 @@ class Trainer:
                                     f"(last at step {s.step}); stopping with the last good checkpoint kept")
         with torch.no_grad():
             metrics = self.task.metrics(outputs.detach(), batch)
-        return {"step": s.step, "loss": loss.item(), "lr": self.optimizer.param_groups[0]["lr"],
+        return {"step": s.step, "loss": loss_value, "lr": self.optimizer.param_groups[0]["lr"],
                 "grad_norm": grad_norm, "skipped_steps": s.skipped,
                 **{f"train_{k}": v for k, v in metrics.items() if k not in ("loss", "count")}}
 
@@ -178,7 +194,7 @@ class Trainer:
         totals: dict[str, float] = {}
         count = 0
         with torch.no_grad():
-            for batch in self._eval_set:
+            for batch in map(self._as_model_dtype, self._eval_set):
                 m = self.task.metrics(self.model(batch.inputs, batch.lengths)[0], batch)
                 n = m.pop("count")
                 count += n
@@ -194,13 +210,16 @@ class Trainer:
 
     # ---- the run -------------------------------------------------------------------------------
     def fit(self) -> dict:
-        """Train to the budget; returns the summary (also written to summary.json)."""
+        """Train to the budget; returns the summary (the main process also writes summary.json)."""
         cfg, s = self.settings, self.state
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         deadline = None if cfg.max_minutes is None else time.monotonic() + 60 * cfg.max_minutes - s.seconds
         bar = self._bar()
+        log_file = None
+        if self.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            log_file = open(self.run_dir / "metrics.jsonl", "a")
         started = time.monotonic()
-        with open(self.run_dir / "metrics.jsonl", "a") as log_file:
+        try:
             while s.step < cfg.steps and (deadline is None or time.monotonic() < deadline):
                 record = self.train_step()
                 s.seconds += time.monotonic() - started
@@ -208,24 +227,26 @@ class Trainer:
                 record["seconds"] = round(s.seconds, 3)
                 if s.step % cfg.eval_every == 0:
                     record.update(self._evaluate_and_keep_best())
-                if s.step % cfg.log_every == 0 or "eval_" + self.task.main_metric in record:
+                if log_file is not None and (s.step % cfg.log_every == 0 or s.step % cfg.eval_every == 0):
                     log_file.write(json.dumps(record) + "\n")
                     log_file.flush()
-                if s.step % cfg.checkpoint_every == 0 and not ckpt.step_dir(self.checkpoint_dir, s.step).exists():
-                    self.save_checkpoint()
+                if s.step % cfg.checkpoint_every == 0:
+                    self._checkpoint_once()
                 if bar is not None:
                     bar.update(1)
                     main = record.get(f"train_{self.task.main_metric}")
                     bar.set_postfix(loss=f"{record['loss']:.4g}", **({self.task.main_metric: f"{main:.3g}"}
                                                                        if main is not None else {}))
-        if bar is not None:
-            bar.close()
-        final = self.evaluate()
-        if not ckpt.step_dir(self.checkpoint_dir, s.step).exists():
-            self.save_checkpoint()
-        summary = self.summary(final)
-        ckpt.write_text_atomically(self.run_dir / "summary.json", json.dumps(summary, indent=1))
-        plot_learning_curves(self.run_dir, self.task.main_metric)
+        finally:
+            if log_file is not None:
+                log_file.close()
+            if bar is not None:
+                bar.close()
+        summary = self.summary(self.evaluate())
+        self._checkpoint_once()
+        if self.main:
+            ckpt.write_text_atomically(self.run_dir / "summary.json", json.dumps(summary, indent=1))
+            plot_learning_curves(self.run_dir, self.task.main_metric)
         return summary
 
     def summary(self, metrics: dict[str, float]) -> dict:
@@ -240,13 +261,18 @@ class Trainer:
             self.schedule.step(value)
         if self._improved(value):
             self.state.best = value
-            if not ckpt.step_dir(self.checkpoint_dir, self.state.step).exists():
-                self.save_checkpoint()
-            ckpt.mark_best(self.checkpoint_dir, self.state.step)
+            self._checkpoint_once()
+            if self.main:
+                ckpt.mark_best(self.checkpoint_dir, self.state.step)
         return {f"eval_{k}": v for k, v in metrics.items()}
 
+    def _checkpoint_once(self) -> None:
+        """A checkpoint of the current step, unless there is one already (main process only)."""
+        if self.main and not ckpt.step_dir(self.checkpoint_dir, self.state.step).exists():
+            self.save_checkpoint()
+
     def _bar(self):
-        show = self.progress_bar if self.progress_bar is not None else os.isatty(2)
+        show = self.main and (self.progress_bar if self.progress_bar is not None else os.isatty(2))
         if not show:
             return None
         from tqdm import tqdm
