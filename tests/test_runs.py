@@ -123,3 +123,18 @@ def test_a_run_killed_between_checkpoints_resumes_to_bit_identical_parameters(tm
     assert model_keys and all(torch.equal(resumed.tensors[k], straight.tensors[k]) for k in model_keys)
     logged = [json.loads(line)["step"] for line in (victim_dir / "metrics.jsonl").read_text().splitlines()]
     assert logged == list(range(50, 401, 50))  # no step logged twice or lost
+
+
+def test_the_same_command_twice_gives_identical_metrics(tmp_path):
+    assert _train(tmp_path, out="a") == 0 and _train(tmp_path, out="b") == 0
+
+    def without_time(name):
+        records = [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+    assert without_time("a") == without_time("b")
+
+
+def test_a_setting_the_task_cannot_use_stops_before_training(tmp_path, capsys):
+    assert _train(tmp_path, "--set", "train.carry_state=true") == 1
+    assert "train.carry_state carries the state from batch to batch of a stream" in capsys.readouterr().err

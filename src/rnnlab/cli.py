@@ -56,6 +56,7 @@ def _tasks(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace, parser: _Parser) -> int:
     from . import runs
     from .config import ConfigError, build_config
+    from .training.trainer import TrainingError
 
     try:
         if args.resume:
@@ -74,6 +75,9 @@ def _train(args: argparse.Namespace, parser: _Parser) -> int:
         summary = runs.train(config, out, resume=args.resume)
     except (ConfigError, runs.RunError) as error:
         parser.error(_one_line(error))
+    except TrainingError as error:  # the run started and had to stop: not a usage error
+        print(f"rnnlab train: {_one_line(error)}", file=sys.stderr)
+        return 1
     if os.environ.get("RANK", "0") == "0":  # under torchrun, the main process speaks for all
         print(json.dumps(summary))
         print(f"run directory: {out}", file=sys.stderr)

@@ -47,7 +47,18 @@ def build_model(config: RunConfig, task) -> nn.Module:
     torch.manual_seed(config.train.seed)
     model = SequenceClassifier(m.name, task.input_size, m.hidden_size, task.output_size, num_layers=m.num_layers,
                                dropout=m.dropout, bidirectional=m.bidirectional, **m.options)
-    return model.to(getattr(torch, m.dtype))
+    return model.to(device=resolve_device(config.train.device), dtype=getattr(torch, m.dtype))
+
+
+def resolve_device(name: str) -> torch.device:
+    """cpu, cuda, or auto (cuda when there is one); asking for cuda without one is an error."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device is cuda, but torch sees no CUDA device (use cpu or auto)")
+    if name == "cuda" and distributed.world_size() > 1:
+        return torch.device("cuda", distributed.rank() % torch.cuda.device_count())
+    return torch.device(name)
 
 
 def _check_out(run_dir: Path, resume: bool) -> None:

@@ -68,10 +68,15 @@ class Trainer:
         self.data = torch.Generator().manual_seed(settings.seed + 1)  # training batches (the same on every rank)
         self.state = _Progress()
         self._eval_set = None
+        if settings.carry_state and task.output_kind == "last":
+            raise TrainingError(f"train.carry_state carries the state from batch to batch of a stream; the "
+                                f"sequences of {type(task).__name__} are independent (set it to false)")
         self.main = distributed.is_main()  # only the main process writes logs, checkpoints and plots
         self.forward = model  # what training steps call: the model, or its DistributedDataParallel wrapper
         if distributed.world_size() > 1:
-            self.forward = nn.parallel.DistributedDataParallel(model)
+            device = next(model.parameters()).device
+            self.forward = nn.parallel.DistributedDataParallel(
+                model, device_ids=[device] if device.type == "cuda" else None)
 
     # ---- checkpoints ---------------------------------------------------------------------------
     @property
@@ -126,13 +131,15 @@ class Trainer:
             ckpt.write_text_atomically(path, "".join(kept))
 
     # ---- one step ------------------------------------------------------------------------------
-    def _as_model_dtype(self, batch):
-        """Floating inputs and targets in the model's dtype (a float64 model trains on float64 data)."""
-        dtype = next(self.model.parameters()).dtype
-        if batch.inputs.dtype == dtype:
+    def _prepare(self, batch):
+        """The batch on the model's device, floating tensors in its dtype (a float64 model, float64 data)."""
+        weight = next(self.model.parameters())
+        if batch.inputs.dtype == weight.dtype and batch.inputs.device == weight.device:
             return batch
-        targets = batch.targets.to(dtype) if batch.targets.is_floating_point() else batch.targets
-        return replace(batch, inputs=batch.inputs.to(dtype), targets=targets)
+        targets = batch.targets.to(weight.device)
+        if targets.is_floating_point():
+            targets = targets.to(weight.dtype)
+        return replace(batch, inputs=batch.inputs.to(weight.device, weight.dtype), targets=targets)
 
     def _outputs(self, batch) -> Tensor:
         """Training forward pass.  With truncated BPTT the loss reads the last chunk of k steps; the
@@ -156,7 +163,7 @@ class Trainer:
         """One optimisation step on a fresh batch; returns the logged record."""
         s, cfg = self.state, self.settings
         self.model.train()
-        batch = self._as_model_dtype(distributed.my_slice(self.task.sample(cfg.batch_size, self.data),
+        batch = self._prepare(distributed.my_slice(self.task.sample(cfg.batch_size, self.data),
                                                           cfg.batch_size))
         self.optimizer.zero_grad(set_to_none=True)
         outputs = self._outputs(batch)
@@ -194,7 +201,7 @@ class Trainer:
         totals: dict[str, float] = {}
         count = 0
         with torch.no_grad():
-            for batch in map(self._as_model_dtype, self._eval_set):
+            for batch in map(self._prepare, self._eval_set):
                 m = self.task.metrics(self.model(batch.inputs, batch.lengths)[0], batch)
                 n = m.pop("count")
                 count += n
