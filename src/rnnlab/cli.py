@@ -35,22 +35,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _models(args: argparse.Namespace) -> int:
-    names = cells.available()
+def _listing(names: list[str], describe) -> int:
     width = max(map(len, names))
     for name in names:
-        print(f"{name:<{width}}  {cells.describe(name)}")
+        print(f"{name:<{width}}  {describe(name)}")
     return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    return _listing(cells.available(), cells.describe)
 
 
 def _tasks(args: argparse.Namespace) -> int:
     from . import tasks
 
-    names = tasks.available()
-    width = max(map(len, names))
-    for name in names:
-        print(f"{name:<{width}}  {tasks.describe(name)}")
-    return 0
+    return _listing(tasks.available(), tasks.describe)
 
 
 def _train(args: argparse.Namespace, parser: _Parser) -> int:
