@@ -174,3 +174,13 @@ def test_one_step_checks_its_input(name):
         cell(torch.randn(4, 3), bad_state)
     with pytest.raises(TypeError, match="expects the state as"):
         cell(torch.randn(4, 3), (state,) * 3 if name == "lstm" else [state])
+
+
+def test_lstm_forget_bias_sets_the_forget_gates_start():
+    cell = rnnlab.cells.create("lstm", 3, 5, forget_bias=1.0)
+    assert torch.equal(cell.bias_ih[5:10] + cell.bias_hh[5:10], torch.ones(5))
+    assert not torch.equal(cell.bias_ih[:5], torch.zeros(5))  # the other gates keep torch's initialisation
+    layer = rnnlab.LSTM(3, 5, num_layers=2)
+    with pytest.raises(ValueError, match="forget_bias needs bias=True"):
+        rnnlab.cells.create("lstm", 3, 5, bias=False, forget_bias=1.0)
+    assert layer.cells[0].forget_bias is None

@@ -43,7 +43,7 @@ class LSTMCell(TorchKernelCell):
     torch_kernel = "LSTM"
 
     def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True, proj_size: int = 0,
-                 device=None, dtype=None) -> None:
+                 forget_bias: float | None = None, device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size)
         if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
             raise ValueError(f"proj_size must be an int in [0, hidden_size={hidden_size}); got {proj_size!r}")
@@ -56,7 +56,21 @@ class LSTMCell(TorchKernelCell):
         self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size, **kw)) if bias else None
         self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size, **kw)) if bias else None
         self.weight_hr = nn.Parameter(torch.empty(proj_size, hidden_size, **kw)) if proj_size else None
+        if forget_bias is not None and not bias:
+            raise ValueError("forget_bias needs bias=True")
+        self.forget_bias = forget_bias
         self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch.nn's U(−1/√H, 1/√H); with ``forget_bias`` the forget gate's two biases start at
+        (forget_bias, 0), so that the cell remembers by default at the start of training: Gers,
+        Schmidhuber & Cummins (2000) §4 and Jozefowicz et al. (2015) for long time lags."""
+        super().reset_parameters()
+        if self.forget_bias is not None:
+            H = self.hidden_size
+            with torch.no_grad():
+                self.bias_ih[H : 2 * H].fill_(self.forget_bias)
+                self.bias_hh[H : 2 * H].zero_()
 
     def forward(self, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
         self.check_step(x, state)
