@@ -134,7 +134,7 @@ def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callabl
     config = apply_overrides(load_config(run_dir), overrides)
     task = build_task(config)
     trainer = Trainer(build_model(config, task), task, config.train, run_dir, log=log)
-    if not trainer.resume():
+    if trainer.load_latest() is None:
         raise RunError(f"{run_dir} has no usable checkpoint")
     return trainer.summary(trainer.evaluate())
 

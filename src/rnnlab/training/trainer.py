@@ -97,10 +97,21 @@ class Trainer:
         return path
 
     def resume(self) -> bool:
-        """Continue from the newest good checkpoint; False if there is none."""
+        """Continue from the newest good checkpoint; False if there is none.  The log is cut back to the
+        checkpoint's step, as the steps after it will be taken again."""
+        step = self.load_latest()
+        if step is None:
+            return False
+        if self.main:
+            self._truncate_log(step)
+        return True
+
+    def load_latest(self) -> int | None:
+        """Restore everything from the newest good checkpoint (weights, optimizer, schedule, RNG states,
+        progress) and return its step; None if there is none.  Writes nothing."""
         found = ckpt.load_latest(self.checkpoint_dir, warn=self.log)
         if found is None:
-            return False
+            return None
         prefix = "model."
         self.model.load_state_dict({k[len(prefix):]: v for k, v in found.tensors.items() if k.startswith(prefix)})
         ckpt.optimizer_from_flat(self.optimizer, found.tensors, found.state["optimizer"])
@@ -109,9 +120,8 @@ class Trainer:
         self.data.set_state(found.tensors["rng.data"])
         self.state = _Progress(step=found.step, best=found.state["best"], bad_in_a_row=found.state["bad_in_a_row"],
                                skipped=found.state["skipped"], seconds=found.state["seconds"])
-        self._truncate_log(found.step)
         self.log(f"loaded {found.path} (step {found.step})")
-        return True
+        return found.step
 
     def _truncate_log(self, step: int) -> None:
         """Drop metrics.jsonl lines after ``step``: a run killed after its last checkpoint logged steps
