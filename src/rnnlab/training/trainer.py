@@ -89,6 +89,8 @@ class Trainer:
         tensors.update(opt_tensors)
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["rng.data"] = self.data.get_state()
+        if torch.cuda.is_available():
+            tensors["rng.cuda"] = torch.cuda.get_rng_state()  # the current device's (dropout on the GPU)
         s = self.state
         state = {"optimizer": opt_plain, "schedule": self.schedule.state_dict(), "best": s.best,
                  "bad_in_a_row": s.bad_in_a_row, "skipped": s.skipped, "seconds": s.seconds}
@@ -118,6 +120,8 @@ class Trainer:
         self.schedule.load_state_dict(found.state["schedule"])
         torch.set_rng_state(found.tensors["rng.torch"])
         self.data.set_state(found.tensors["rng.data"])
+        if "rng.cuda" in found.tensors and torch.cuda.is_available():
+            torch.cuda.set_rng_state(found.tensors["rng.cuda"])
         self.state = _Progress(step=found.step, best=found.state["best"], bad_in_a_row=found.state["bad_in_a_row"],
                                skipped=found.state["skipped"], seconds=found.state["seconds"])
         self.log(f"loaded {found.path} (step {found.step})")
