@@ -118,9 +118,12 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
         trainer = Trainer(model, task, config.train, run_dir, log=log if distributed.is_main() else _quiet)
         if resume and not trainer.resume():
             log(f"no checkpoint in {run_dir / 'checkpoints'}; starting from step 0")
-        return trainer.fit()
-    finally:
-        distributed.finish()
+        summary = trainer.fit()
+    except BaseException:
+        distributed.finish(clean=False)
+        raise
+    distributed.finish()
+    return summary
 
 
 def _quiet(line: str) -> None:

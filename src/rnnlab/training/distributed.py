@@ -68,6 +68,11 @@ def my_slice(batch, global_size: int):
                    lengths=None if batch.lengths is None else batch.lengths[begin:end])
 
 
-def finish() -> None:
+def finish(clean: bool = True) -> None:
+    """Leave the process group.  After a clean run all ranks leave together (a rank that tore it
+    down while the main one was still writing its checkpoint could abort its communication
+    threads); after an error, at once, as the other ranks may never reach a barrier."""
     if dist.is_initialized():
+        if clean:
+            dist.barrier()
         dist.destroy_process_group()
