@@ -117,7 +117,7 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
             ckpt.write_text_atomically(run_dir / "config.json", json.dumps(config.to_dict(), indent=1) + "\n")
         trainer = Trainer(model, task, config.train, run_dir, log=log if distributed.is_main() else _quiet)
         if resume and not trainer.resume():
-            log(f"no checkpoint in {run_dir / 'checkpoints'}; starting from step 0")
+            trainer.log(f"no checkpoint in {run_dir / 'checkpoints'}; starting from step 0")
         summary = trainer.fit()
     except BaseException:
         distributed.finish(clean=False)

@@ -177,8 +177,7 @@ class Trainer:
         """One optimisation step on a fresh batch; returns the logged record."""
         s, cfg = self.state, self.settings
         self.model.train()
-        batch = self._prepare(distributed.my_slice(self.task.sample(cfg.batch_size, self.data),
-                                                          cfg.batch_size))
+        batch = self._prepare(distributed.my_slice(self.task.sample(cfg.batch_size, self.data), cfg.batch_size))
         self.optimizer.zero_grad(set_to_none=True)
         outputs = self._outputs(batch)
         loss = self.task.loss(outputs, batch)
@@ -209,13 +208,14 @@ class Trainer:
     # ---- evaluation ----------------------------------------------------------------------------
     def evaluate(self) -> dict[str, float]:
         """Metrics on the task's held-out set, averaged over sequences."""
-        if self._eval_set is None:
-            self._eval_set = self.task.eval_set(self.settings.eval_size, seed=self.settings.seed + 2)
+        if self._eval_set is None:  # built and moved to the model's device and dtype once
+            self._eval_set = [self._prepare(b) for b in self.task.eval_set(self.settings.eval_size,
+                                                                            seed=self.settings.seed + 2)]
         self.model.eval()
         totals: dict[str, float] = {}
         count = 0
         with torch.no_grad():
-            for batch in map(self._prepare, self._eval_set):
+            for batch in self._eval_set:
                 m = self.task.metrics(self.model(batch.inputs, batch.lengths)[0], batch)
                 n = m.pop("count")
                 count += n
