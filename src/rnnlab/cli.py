@@ -4,7 +4,7 @@ done elsewhere (``runs.py`` for train and eval, ``bench.py`` for bench).
     rnnlab tasks                       every task with a one-line description
     rnnlab models                      every cell name with a one-line description
     rnnlab train TASK [--model NAME] [--config FILE.toml] [--set key=value ...]
-                      [--steps N] [--seed S] [--out DIR] [--resume] [--device cpu|cuda|auto]
+                      [--steps N] [--seed S] [--out DIR] [--resume] [--device cpu|cuda|auto] [--nproc N]
     rnnlab eval RUN_DIR [--set key=value ...] [--json]
     rnnlab bench [--quick] [--out DIR] speed and memory of every cell against torch.nn
 
@@ -27,6 +27,7 @@ from . import __version__, bench, cells
 
 def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
+
 
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr and exit code 2."""
