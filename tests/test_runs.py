@@ -48,6 +48,16 @@ def test_resume_continues_a_finished_run_to_more_steps(tmp_path, capsys):
     assert steps == [1, 2, 3, 4, 5, 6]
 
 
+def test_tensorboard_flag_writes_event_files_and_is_kept_on_resume(tmp_path):
+    pytest.importorskip("tensorboard")
+    assert _train(tmp_path, "--tensorboard", steps=3) == 0
+    run = tmp_path / "run"
+    assert json.loads((run / "config.json").read_text())["train"]["tensorboard"] is True
+    assert len(list((run / "tensorboard").glob("events.out.tfevents.*"))) == 1
+    assert cli.main(["train", "adding", "--out", str(run), "--resume", "--set", "train.steps=6"]) == 0
+    assert len(list((run / "tensorboard").glob("events.out.tfevents.*"))) == 2  # the second session's file
+
+
 @pytest.mark.parametrize("argv, message", [
     (["train", "adding", "--set", "train.lrr=1"], "rnnlab train: error: unknown key train.lrr; valid keys: "),
     (["train", "addin"], "rnnlab train: error: unknown task 'addin'; available tasks: adding, temporal_order"),

@@ -4,7 +4,8 @@ done elsewhere (``runs.py`` for train and eval, ``bench.py`` for bench).
     rnnlab tasks                       every task with a one-line description
     rnnlab models                      every cell name with a one-line description
     rnnlab train TASK [--model NAME] [--config FILE.toml] [--set key=value ...]
-                      [--steps N] [--seed S] [--out DIR] [--resume] [--device cpu|cuda|auto] [--nproc N]
+                      [--steps N] [--seed S] [--out DIR] [--resume] [--device cpu|cuda|auto]
+                      [--tensorboard] [--nproc N]
     rnnlab eval RUN_DIR [--set key=value ...] [--json]
     rnnlab bench [--quick] [--out DIR] speed and memory of every cell against torch.nn
 
@@ -64,12 +65,14 @@ def _train(args: argparse.Namespace, parser: _Parser) -> int:
                 raise runs.RunError("--resume needs the run directory: --out DIR")
             flags = [f"train.{k}={v}" for k, v in (("steps", args.steps), ("seed", args.seed),
                                                     ("device", args.device)) if v is not None]
+            flags += ["train.tensorboard=true"] if args.tensorboard else []
             config = runs.resumed_config(args.out, [*(args.set or ()), *flags])
             if config.task != args.task or (args.model is not None and args.model != config.model.name):
                 raise runs.RunError(f"--resume: {args.out} is a run of {config.task} with {config.model.name}")
             out = args.out
         else:
-            config = build_config(args.task, model=args.model, config_file=args.config, overrides=args.set or (),
+            overrides = [*(args.set or ()), *(["train.tensorboard=true"] if args.tensorboard else [])]
+            config = build_config(args.task, model=args.model, config_file=args.config, overrides=overrides,
                                   steps=args.steps, seed=args.seed, device=args.device)
             out = args.out or Path("runs") / f"{config.task}-{config.model.name}-seed{config.train.seed}"
         summary = runs.train(config, out, resume=args.resume)
@@ -135,6 +138,8 @@ def build_parser() -> _Parser:
     train.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: runs/TASK-MODEL-seedS)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     train.add_argument("--device", choices=("cpu", "cuda", "auto"), help="(train.device)")
+    train.add_argument("--tensorboard", action="store_true",
+                       help="also write TensorBoard event files to RUN_DIR/tensorboard (train.tensorboard)")
     train.add_argument("--nproc", type=int, metavar="N",
                        help="train with N data-parallel processes on this machine (launches torchrun)")
     train.set_defaults(run=partial(_train, parser=train))

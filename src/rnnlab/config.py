@@ -61,6 +61,8 @@ SECTIONS = ("model", "task", "train")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "rmsprop_centered")
 SCHEDULES = ("constant", "step", "cosine", "plateau")
 DTYPES = ("float32", "float64")
+POOLINGS = ("last", "mean", "max")
+CONTEXTS = ("state", "input", "both")
 CLIPS = ("norm", "value", "none")
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -89,6 +91,14 @@ class ModelConfig:
     bidirectional: bool = False  # a second layer reads the sequence backwards; outputs are concatenated
     options: dict = field(default_factory=dict)  # extra cell options, passed to cells.create (e.g. {proj_size = 4})
     dtype: str = "float32"  # float32 | float64 (for exact comparisons; the data follows the model)
+    # topology settings: each is read by the models named after it, the others ignore it
+    embedding_size: int | None = None  # token inputs: embedding width; none = hidden_size (every model)
+    pooling: str = "last"  # classifier: read out at the last real step, or the mean / max over real steps
+    tie_weights: bool = False  # language model: the softmax reuses the embedding matrix (Press & Wolf 2017)
+    context: str = "state"  # seq2seq, generator: the context vector as the decoder's initial state, input, or both
+    transform_context: bool = False  # seq2seq: c = tanh(W c + b) before the decoder (Cho et al. 2014)
+    attention: bool = False  # seq2seq: additive attention over the encoder's outputs (Bahdanau et al. 2015)
+    teacher_forcing: float = 1.0  # seq2seq, generator: probability of feeding the true previous token in training
 
     def __post_init__(self) -> None:
         _check_types(self, "model")
@@ -100,6 +110,11 @@ class ModelConfig:
         _require(self, "num_layers", self.num_layers >= 1, "an integer >= 1")
         _require(self, "dropout", 0.0 <= self.dropout < 1.0, "a number in [0, 1)")
         _require(self, "dtype", self.dtype in DTYPES, f"one of {', '.join(DTYPES)}")
+        _require(self, "embedding_size", self.embedding_size is None or self.embedding_size >= 1,
+                 "an integer >= 1 or none")
+        _require(self, "pooling", self.pooling in POOLINGS, f"one of {', '.join(POOLINGS)}")
+        _require(self, "context", self.context in CONTEXTS, f"one of {', '.join(CONTEXTS)}")
+        _require(self, "teacher_forcing", 0.0 <= self.teacher_forcing <= 1.0, "a number in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,7 @@ class TrainConfig:
     keep_checkpoints: int = 3  # most recent checkpoints kept on disk
     max_bad_steps: int = 10  # steps in a row with a non-finite loss or gradient (each skipped) before the run stops
     log_every: int = 100  # steps between lines of metrics.jsonl
+    tensorboard: bool = False  # also write the logged records as TensorBoard event files (needs tensorboard)
     seed: int = 0  # seeds the model's initial weights and the task's data generator
     device: str = "cpu"  # cpu | cuda | auto (cuda when available)
 

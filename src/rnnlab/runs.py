@@ -22,7 +22,7 @@ from . import tasks
 from .config import ConfigError, RunConfig, apply_overrides
 from .models import SequenceClassifier
 from .training import checkpoint as ckpt
-from .training import distributed
+from .training import distributed, tensorboard
 from .training.trainer import Trainer
 
 
@@ -110,6 +110,8 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
         if config.train.batch_size % distributed.world_size():
             raise ConfigError(f"train.batch_size={config.train.batch_size} must be divisible by the "
                               f"{distributed.world_size()} processes")
+        if config.train.tensorboard and not tensorboard.available():
+            raise ConfigError(f"train.tensorboard needs the tensorboard package ({tensorboard.INSTALL_HINT})")
         task = build_task(config)  # both checked before anything is written
         model = build_model(config, task)
         if distributed.is_main():

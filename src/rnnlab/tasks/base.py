@@ -10,6 +10,23 @@ attributes what the model must read and produce (``input_size``,
 Shapes: T steps (the longest sequence of the batch), B sequences, I = ``input_size``
 features per step, O = ``output_size`` readouts.  Data are time-major, like
 torch.nn's recurrent layers without ``batch_first``.
+
+The topology a task needs (``output_kind``) and what its batches hold:
+
+    output_kind  model (rnnlab.models)         inputs                 targets
+    "last"       SequenceClassifier (N→1)      (T, B, I) or (T, B)*   (B, O) float or (B,) int64 class
+    "every"      SequenceTagger (N→N),         (T, B, I) or (T, B)*   (T, B, O) float or (T, B) int64 class
+                 LanguageModel if language_model
+    "sequence"   Seq2Seq (N→M)                 (T, B, I) or (T, B)*   (T_out, B) int64 tokens
+    "generate"   SequenceGenerator (1→N)       (B, I) one vector      (T_out, B) int64 tokens
+
+    * (T, B) int64 token ids when ``input_vocab`` is set: the model embeds them.
+
+Token targets ("sequence", "generate") use the output vocabulary of ``output_size``
+symbols whose first three are ``PAD``, ``BOS`` and ``EOS``: each target sequence ends
+with EOS, is padded with PAD after it, and ``Batch.target_lengths`` counts its tokens
+with the EOS.  Decoders start from BOS.  Padded steps of "every" targets are past
+``Batch.lengths`` and never scored.
 """
 
 from __future__ import annotations
@@ -20,6 +37,8 @@ from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
+
+PAD, BOS, EOS = 0, 1, 2  # the first three symbols of every token output vocabulary
 
 EVAL_BATCH_SIZE = 500  # eval_set yields batches of at most this many sequences
 
@@ -33,13 +52,28 @@ _SEED_MODULUS = 2**64
 class Batch:
     """A batch of sequences and their targets."""
 
-    inputs: Tensor  # (T, B, I) float32, zeros past each sequence's length
-    targets: Tensor  # task-specific: (B, 1) float32 for regression, (B,) int64 class index for classification
-    lengths: Tensor | None  # (B,) int64 true lengths, or None when every sequence has all T steps
+    inputs: Tensor  # (T, B, I) float32, zeros past each sequence's length; see the table above
+    targets: Tensor  # by output_kind, see the table above
+    lengths: Tensor | None  # (B,) int64 true input lengths, or None when every sequence has all T steps
+    target_lengths: Tensor | None = None  # (B,) int64 tokens of each target with its EOS ("sequence", "generate")
+
+    def narrow(self, begin: int, end: int, output_kind: str = "last") -> Batch:
+        """Sequences ``begin:end`` of the batch (a process's share under data parallelism)."""
+        inputs = self.inputs[begin:end] if output_kind == "generate" else self.inputs[:, begin:end]
+        targets = self.targets[begin:end] if output_kind == "last" else self.targets[:, begin:end]
+        cut = lambda t: None if t is None else t[begin:end]  # noqa: E731
+        return Batch(inputs, targets, cut(self.lengths), cut(self.target_lengths))
+
+    def steps(self, begin: int, end: int) -> Batch:
+        """Time steps ``begin:end`` of a batch whose inputs and targets are both per step (output kind
+        "every", sequences of equal length): a chunk of truncated BPTT."""
+        if self.lengths is not None:
+            raise ValueError("a padded batch cannot be cut into chunks of time steps")
+        return Batch(self.inputs[begin:end], self.targets[begin:end], None)
 
     def to(self, device: torch.device | str) -> Batch:
-        """The same batch on ``device`` (``lengths`` stays where it is: packing wants it on the CPU)."""
-        return Batch(self.inputs.to(device), self.targets.to(device), self.lengths)
+        """The same batch on ``device`` (the lengths stay where they are: packing wants them on the CPU)."""
+        return dataclasses.replace(self, inputs=self.inputs.to(device), targets=self.targets.to(device))
 
 
 class Task:
@@ -50,7 +84,10 @@ class Task:
 
     name: ClassVar[str]  # registry name, e.g. "adding"
     Config: ClassVar[type]  # a @dataclass of the task's settings; every default is the paper's setting
-    output_kind: ClassVar[str] = "last"  # where the model reads out: at each sequence's last real step
+    output_kind: ClassVar[str] = "last"  # the topology: "last", "every", "sequence" or "generate" (table above)
+    input_vocab: int | None = None  # inputs are token ids below this when set (the model embeds them)
+    language_model: ClassVar[bool] = False  # "every" task whose model is a LanguageModel (rnnlab sample)
+    stream: ClassVar[bool] = False  # serves consecutive pieces of parallel streams (``stream_batch``)
     main_metric: ClassVar[str]  # e.g. "mse" or "accuracy"
     main_metric_goal: ClassVar[str]  # "min" or "max"
     input_size: int  # I: features per step
@@ -81,6 +118,12 @@ class Task:
     def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
         """Batch means of the task's metrics, with ``"loss"``, and ``"count"``: B (to weight batches)."""
         raise NotImplementedError
+
+    def stream_batch(self, batch_size: int, index: int, seed: int) -> Batch:
+        """Only for tasks with ``stream = True`` (``train.carry_state``): piece ``index`` of
+        ``batch_size`` parallel streams, so that sequence b of piece i + 1 continues sequence b of
+        piece i; a function of (batch_size, index, seed) alone, so a resumed run reads on exactly."""
+        raise NotImplementedError(f"task {self.name!r} has no stream to carry the state along")
 
     # ---- shared ------------------------------------------------------------------------------
 
@@ -117,7 +160,7 @@ class Task:
             raise TypeError(f"task {self.name!r} samples from a torch.Generator (no global RNG); got {generator!r}")
 
     def check_outputs(self, outputs: Tensor, batch: Batch) -> None:
-        """Refuse outputs that are not (B, output_size) for ``batch``."""
+        """Refuse outputs that are not (B, output_size) for ``batch`` (tasks whose output_kind is "last")."""
         expected = (batch.inputs.shape[1], self.output_size)
         if not isinstance(outputs, Tensor) or tuple(outputs.shape) != expected:
             got = tuple(outputs.shape) if isinstance(outputs, Tensor) else type(outputs).__name__

@@ -11,7 +11,6 @@ batch, and DDP's averaged gradients are that process's gradients.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 import torch
 import torch.distributed as dist
@@ -55,7 +54,7 @@ def all_true(flag: bool) -> bool:
     return int(t) == 0
 
 
-def my_slice(batch, global_size: int):
+def my_slice(batch, global_size: int, output_kind: str = "last"):
     """This rank's share of a global batch (the batch itself in a single process)."""
     n = world_size()
     if n == 1:
@@ -64,8 +63,7 @@ def my_slice(batch, global_size: int):
         raise ValueError(f"train.batch_size={global_size} must be divisible by the {n} processes")
     part = global_size // n
     begin, end = rank() * part, (rank() + 1) * part
-    return replace(batch, inputs=batch.inputs[:, begin:end], targets=batch.targets[begin:end],
-                   lengths=None if batch.lengths is None else batch.lengths[begin:end])
+    return batch.narrow(begin, end, output_kind)
 
 
 def finish(clean: bool = True) -> None:

@@ -38,6 +38,15 @@ from . import distributed
 from .clipping import clip_gradients
 from .optim import build_optimizer, build_schedule
 from .plots import plot_learning_curves
+from .tensorboard import TensorBoardLog
+
+
+def _detached(state):
+    """A recurrent state (a tensor or a tuple of them, e.g. LSTM's (h, c)) cut from its graph."""
+    if state is None or isinstance(state, Tensor):
+        return None if state is None else state.detach()
+    return type(state)(*(_detached(part) for part in state)) if hasattr(state, "_fields") else \
+        type(state)(_detached(part) for part in state)
 
 
 class TrainingError(RuntimeError):
@@ -68,9 +77,13 @@ class Trainer:
         self.data = torch.Generator().manual_seed(settings.seed + 1)  # training batches (the same on every rank)
         self.state = _Progress()
         self._eval_set = None
-        if settings.carry_state and task.output_kind == "last":
+        self.kind = getattr(task, "output_kind", "last")  # the topology: "last", "every", "sequence", "generate"
+        self.carried = None  # the recurrent state carried from batch to batch (train.carry_state)
+        if settings.carry_state and not getattr(task, "stream", False):
             raise TrainingError(f"train.carry_state carries the state from batch to batch of a stream; the "
                                 f"sequences of {type(task).__name__} are independent (set it to false)")
+        if settings.carry_state and distributed.world_size() > 1:
+            raise TrainingError("train.carry_state is not supported with several processes yet")
         self.main = distributed.is_main()  # only the main process writes logs, checkpoints and plots
         self.forward = model  # what training steps call: the model, or its DistributedDataParallel wrapper
         if distributed.world_size() > 1:
@@ -91,9 +104,14 @@ class Trainer:
         tensors["rng.data"] = self.data.get_state()
         if torch.cuda.is_available():
             tensors["rng.cuda"] = torch.cuda.get_rng_state()  # the current device's (dropout on the GPU)
+        carried = [] if self.carried is None else [self.carried] if isinstance(self.carried, Tensor) \
+            else list(self.carried)
+        tensors.update({f"carried.{i}": t for i, t in enumerate(carried)})
         s = self.state
         state = {"optimizer": opt_plain, "schedule": self.schedule.state_dict(), "best": s.best,
-                 "bad_in_a_row": s.bad_in_a_row, "skipped": s.skipped, "seconds": s.seconds}
+                 "bad_in_a_row": s.bad_in_a_row, "skipped": s.skipped, "seconds": s.seconds,
+                 "carried": None if self.carried is None else "tensor" if isinstance(self.carried, Tensor)
+                 else len(carried)}
         path = ckpt.save(self.checkpoint_dir, s.step, tensors, state)
         ckpt.prune(self.checkpoint_dir, self.settings.keep_checkpoints)
         return path
@@ -122,6 +140,11 @@ class Trainer:
         self.data.set_state(found.tensors["rng.data"])
         if "rng.cuda" in found.tensors and torch.cuda.is_available():
             torch.cuda.set_rng_state(found.tensors["rng.cuda"])
+        carried = found.state.get("carried")
+        if carried == "tensor":
+            self.carried = found.tensors["carried.0"]
+        elif carried is not None:  # a tuple of tensors, e.g. LSTM's (h, c), as Recurrent takes it back
+            self.carried = tuple(found.tensors[f"carried.{i}"] for i in range(carried))
         self.state = _Progress(step=found.step, best=found.state["best"], bad_in_a_row=found.state["bad_in_a_row"],
                                skipped=found.state["skipped"], seconds=found.state["seconds"])
         self.log(f"loaded {found.path} (step {found.step})")
@@ -155,33 +178,73 @@ class Trainer:
             targets = targets.to(weight.dtype)
         return replace(batch, inputs=batch.inputs.to(weight.device, weight.dtype), targets=targets)
 
-    def _outputs(self, batch) -> Tensor:
-        """Training forward pass.  With truncated BPTT the loss reads the last chunk of k steps; the
-        earlier chunks only carry the state to it, so they run without a graph: the gradient is cut
-        at the chunk boundary (Williams & Peng 1990)."""
-        k = self.settings.tbptt
-        steps = batch.inputs.shape[0]
-        if k is None or k >= steps:
-            return self.forward(batch.inputs, batch.lengths)[0]
-        if batch.lengths is not None:
+    def _run(self, batch, state=None, *, train: bool = True):
+        """The model on ``batch`` -> (outputs, final state).  Decoders (output kinds "sequence" and
+        "generate") also get the targets: teacher forcing in training, their length in evaluation."""
+        model = self.forward if train else self.model
+        if self.kind in ("sequence", "generate"):
+            return model(batch.inputs, batch.lengths, state, targets=batch.targets)
+        return model(batch.inputs, batch.lengths, state)
+
+    def _backward(self, batch) -> tuple[Tensor, Tensor]:
+        """Forward and backward through time on a training batch -> (outputs, loss), both detached.
+
+        Full BPTT unless ``tbptt`` = k is shorter than the batch (Williams & Peng 1990): the batch is
+        cut into chunks of k steps, the state carried from chunk to chunk and detached at each
+        boundary.  With one output per step ("every") each chunk's loss is backpropagated at once and
+        the gradients add up, weighted by the chunk's share of the steps, so that k >= T is exactly
+        full BPTT; with one output at the end ("last") only the final chunk has a loss, and the
+        earlier ones, which only carry the state to it, run without a graph.  With ``carry_state``
+        the state also carries (detached) from batch to batch."""
+        k, steps = self.settings.tbptt, batch.inputs.shape[0]
+        state = self.carried
+        if k is not None and k < steps and batch.lengths is not None:
             raise TrainingError("truncated BPTT needs sequences of equal length; this task pads them "
                                 "(set train.tbptt to none)")
-        state = None
-        last = ((steps - 1) // k) * k  # start of the final chunk, which the loss reads
-        with torch.no_grad():
-            for start in range(0, last, k):
-                _, state = self.model(batch.inputs[start : start + k], None, state)
-        return self.forward(batch.inputs[last:], None, state)[0]
+        if k is None or k >= steps or self.kind not in ("last", "every"):
+            outputs, state = self._run(batch, state)
+            loss = self.task.loss(outputs, batch)
+            loss.backward()  # under DDP the gradients are averaged over the ranks here
+        elif self.kind == "last":
+            last = ((steps - 1) // k) * k  # start of the final chunk, which the loss reads
+            with torch.no_grad():
+                for start in range(0, last, k):
+                    _, state = self.model(batch.inputs[start : start + k], None, state)
+            outputs, state = self.forward(batch.inputs[last:], None, state)
+            loss = self.task.loss(outputs, batch)
+            loss.backward()
+        else:
+            pieces, loss = [], 0.0
+            for start in range(0, steps, k):
+                chunk = batch.steps(start, start + k)
+                out, state = self.forward(chunk.inputs, None, state)
+                share = chunk.inputs.shape[0] / steps
+                chunk_loss = self.task.loss(out, chunk) * share
+                chunk_loss.backward()
+                loss = loss + chunk_loss.detach()
+                pieces.append(out.detach())
+                state = _detached(state)
+            outputs = torch.cat(pieces)
+        if self.settings.carry_state:
+            self.carried = _detached(state)
+        return outputs.detach(), loss.detach()
+
+    def _training_batch(self):
+        """The step's batch, this process's share of it, on the model's device."""
+        cfg = self.settings
+        if cfg.carry_state:
+            batch = self.task.stream_batch(cfg.batch_size, self.state.step, seed=cfg.seed + 1)
+        else:
+            batch = self.task.sample(cfg.batch_size, self.data)
+        return self._prepare(distributed.my_slice(batch, cfg.batch_size, self.kind))
 
     def train_step(self) -> dict:
         """One optimisation step on a fresh batch; returns the logged record."""
         s, cfg = self.state, self.settings
         self.model.train()
-        batch = self._prepare(distributed.my_slice(self.task.sample(cfg.batch_size, self.data), cfg.batch_size))
+        batch = self._training_batch()
         self.optimizer.zero_grad(set_to_none=True)
-        outputs = self._outputs(batch)
-        loss = self.task.loss(outputs, batch)
-        loss.backward()  # under DDP the gradients are averaged over the ranks here
+        outputs, loss = self._backward(batch)
         grad_norm = clip_gradients(self.model.parameters(), cfg.clip, max_norm=cfg.clip_norm,
                                    max_value=cfg.clip_value)
         s.step += 1
@@ -194,13 +257,14 @@ class Trainer:
             s.bad_in_a_row = 0
         else:
             self.optimizer.zero_grad(set_to_none=True)
+            self.carried = None  # a non-finite state must not poison the next batches
             s.bad_in_a_row += 1
             s.skipped += 1
             if s.bad_in_a_row >= cfg.max_bad_steps:
                 raise TrainingError(f"{s.bad_in_a_row} steps in a row had a non-finite loss or gradient "
                                     f"(last at step {s.step}); stopping with the last good checkpoint kept")
         with torch.no_grad():
-            metrics = self.task.metrics(outputs.detach(), batch)
+            metrics = self.task.metrics(outputs, batch)
         return {"step": s.step, "loss": loss_value, "lr": self.optimizer.param_groups[0]["lr"],
                 "grad_norm": grad_norm, "skipped_steps": s.skipped,
                 **{f"train_{k}": v for k, v in metrics.items() if k not in ("loss", "count")}}
@@ -216,7 +280,7 @@ class Trainer:
         count = 0
         with torch.no_grad():
             for batch in self._eval_set:
-                m = self.task.metrics(self.model(batch.inputs, batch.lengths)[0], batch)
+                m = self.task.metrics(self._run(batch, train=False)[0], batch)
                 n = m.pop("count")
                 count += n
                 for k, v in m.items():
@@ -235,9 +299,10 @@ class Trainer:
         cfg, s = self.settings, self.state
         deadline = None if cfg.max_minutes is None else time.monotonic() + 60 * cfg.max_minutes - s.seconds
         bar = self._bar()
-        log_file = None
+        log_file = board = None
         if self.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            board = TensorBoardLog(self.run_dir, first_step=s.step) if cfg.tensorboard else None
             log_file = open(self.run_dir / "metrics.jsonl", "a")
         started = time.monotonic()
         try:
@@ -251,6 +316,8 @@ class Trainer:
                 if log_file is not None and (s.step % cfg.log_every == 0 or s.step % cfg.eval_every == 0):
                     log_file.write(json.dumps(record) + "\n")
                     log_file.flush()
+                    if board is not None:
+                        board.write(record)
                 if s.step % cfg.checkpoint_every == 0:
                     self._checkpoint_once()
                 if bar is not None:
@@ -261,6 +328,8 @@ class Trainer:
         finally:
             if log_file is not None:
                 log_file.close()
+            if board is not None:
+                board.close()
             if bar is not None:
                 bar.close()
         summary = self.summary(self.evaluate())
