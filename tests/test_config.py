@@ -83,7 +83,9 @@ def test_to_dict_writes_out_every_default_and_round_trips_through_json():
     assert list(data) == ["task", "model", "train"]
     assert data["task"] == {"name": "count", "length": 100, "tolerance": 0.04}
     assert data["model"] == {"name": "lstm", "hidden_size": 128, "num_layers": 1, "dropout": 0.0,
-                             "bidirectional": False, "options": {}, "dtype": "float32"}
+                             "bidirectional": False, "options": {}, "dtype": "float32", "embedding_size": None,
+                             "pooling": "last", "tie_weights": False, "context": "state",
+                             "transform_context": False, "attention": False, "teacher_forcing": 1.0}
     assert set(data["train"]) == {f.name for f in dataclasses.fields(TrainConfig)}
     assert {key: data["train"][key] for key in ("max_minutes", "clip_norm", "tbptt", "carry_state",
                                                 "keep_checkpoints", "seed", "device")} == {
@@ -272,7 +274,7 @@ def test_invalid_toml_gives_the_parser_message_on_one_line(tmp_path):
 def test_from_dict_errors():
     with pytest.raises(ConfigError, match=r"^task\.name is missing; the configuration must name its task$"):
         RunConfig.from_dict({"train": {}})
-    with pytest.raises(ConfigError, match=r"^unknown key model\.size; valid keys: model\.bidirectional, "):
+    with pytest.raises(ConfigError, match=r"^unknown key model\.size; valid keys: model\.attention, model\.bidirectional, "):
         RunConfig.from_dict({"task": {"name": "count"}, "model": {"size": 3}})
     with pytest.raises(ConfigError, match=r"^train\.tbptt must be an integer or none; got \"8\" \(a string\)$"):
         RunConfig.from_dict({"task": {"name": "count"}, "train": {"tbptt": "8"}})
@@ -294,6 +296,7 @@ TRAIN_VALUES = {
     "clip": st.sampled_from(CLIPS), "clip_norm": _POSITIVE, "clip_value": _POSITIVE,
     "tbptt": st.none() | _COUNT, "carry_state": st.booleans(), "eval_every": _COUNT, "eval_size": _COUNT,
     "checkpoint_every": _COUNT, "keep_checkpoints": _COUNT, "max_bad_steps": _COUNT, "log_every": _COUNT,
+    "tensorboard": st.booleans(),
     "seed": st.integers(min_value=0, max_value=2**63 - 1), "device": st.sampled_from(DEVICES),
 }
 

@@ -60,7 +60,7 @@ def test_tensorboard_flag_writes_event_files_and_is_kept_on_resume(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "adding", "--set", "train.lrr=1"], "rnnlab train: error: unknown key train.lrr; valid keys: "),
-    (["train", "addin"], "rnnlab train: error: unknown task 'addin'; available tasks: adding, temporal_order"),
+    (["train", "addin"], "rnnlab train: error: unknown task 'addin'; available tasks: adding, temporal_order, char_lm, "),
     (["train", "adding", "--model", "gru4"], "rnnlab train: error: "),
     (["train", "adding", "--set", "task.length=5"], "rnnlab train: error: adding task: length must be an int >= 11"),
     (["train", "adding", "--config", "missing.toml"], "rnnlab train: error: "),

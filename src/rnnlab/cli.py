@@ -7,6 +7,8 @@ done elsewhere (``runs.py`` for train and eval, ``bench.py`` for bench).
                       [--steps N] [--seed S] [--out DIR] [--resume] [--device cpu|cuda|auto]
                       [--tensorboard] [--nproc N]
     rnnlab eval RUN_DIR [--set key=value ...] [--json]
+    rnnlab sample RUN_DIR [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]
+                                       text from a language-model run (char_lm, word_lm)
     rnnlab bench [--quick] [--out DIR] speed and memory of every cell against torch.nn
 
 A bad argument is answered with one line on stderr and exit code 2.
@@ -103,6 +105,19 @@ def _eval(args: argparse.Namespace, parser: _Parser) -> int:
     return 0
 
 
+def _sample(args: argparse.Namespace, parser: _Parser) -> int:
+    from . import runs
+    from .config import ConfigError
+
+    try:
+        text = runs.sample(args.run_dir, args.prime, length=args.length, temperature=args.temperature,
+                           top_k=args.top_k, seed=args.seed, log=lambda line: print(line, file=sys.stderr))
+    except (ConfigError, runs.RunError) as error:
+        parser.error(_one_line(error))
+    print(text)
+    return 0
+
+
 def _bench(args: argparse.Namespace, parser: _Parser) -> int:
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out {args.out} exists and is not a directory")
@@ -150,6 +165,16 @@ def build_parser() -> _Parser:
                        help="evaluate with other task settings, e.g. task.length=200 (repeatable)")
     eval_.add_argument("--json", action="store_true", help="print the metrics as one JSON object (summary.json's keys)")
     eval_.set_defaults(run=partial(_eval, parser=eval_))
+
+    sample_ = commands.add_parser("sample", help="generate text with a language-model run (char_lm, word_lm)")
+    sample_.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    sample_.add_argument("--prime", metavar="TEXT", help="text to start from (default: a newline)")
+    sample_.add_argument("--length", type=int, default=200, metavar="N", help="tokens to generate (default: 200)")
+    sample_.add_argument("--temperature", type=float, default=1.0, metavar="T",
+                         help="divides the logits: below 1 more likely, above 1 more varied (default: 1)")
+    sample_.add_argument("--top-k", type=int, metavar="K", help="sample among the K most likely tokens only")
+    sample_.add_argument("--seed", type=int, default=0, metavar="S", help="seeds the draws (default: 0)")
+    sample_.set_defaults(run=partial(_sample, parser=sample_))
 
     bench_ = commands.add_parser("bench", help="time every cell against torch.nn on this machine",
                                  description="Time forward and forward+backward of every cell against "

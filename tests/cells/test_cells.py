@@ -184,3 +184,14 @@ def test_lstm_forget_bias_sets_the_forget_gates_start():
     with pytest.raises(ValueError, match="forget_bias needs bias=True"):
         rnnlab.cells.create("lstm", 3, 5, bias=False, forget_bias=1.0)
     assert layer.cells[0].forget_bias is None
+
+
+def test_lstm_input_bias_sets_the_input_gates_start():
+    cell = rnnlab.cells.create("lstm", 3, 5, forget_bias=5.0, input_bias=-3.0)
+    assert torch.equal(cell.bias_ih[:5] + cell.bias_hh[:5], torch.full((5,), -3.0))
+    assert torch.equal(cell.bias_ih[5:10] + cell.bias_hh[5:10], torch.full((5,), 5.0))
+    assert not torch.equal(cell.bias_ih[10:], torch.zeros(10))  # g and o keep torch's initialisation
+    with pytest.raises(ValueError, match="input_bias needs bias=True"):
+        rnnlab.cells.create("lstm", 3, 5, bias=False, input_bias=-1.0)
+    with pytest.raises(ValueError, match="input_bias must be a number; got 'x'"):
+        rnnlab.cells.create("lstm", 3, 5, input_bias="x")

@@ -12,7 +12,11 @@ import torch
 import rnnlab.tasks as tasks
 from rnnlab.tasks import AddingTask, Batch, Task, TemporalOrderTask
 
-ALL_TASKS = ["adding", "temporal_order"]
+ALL_TASKS = ["adding", "temporal_order", "char_lm", "word_lm", "sentiment", "seq_image", "reverse", "addition",
+             "number_words", "elman_xor", "elman_words"]
+# generated from a seed with the paper's settings as defaults (the file tasks need a path; number_words'
+# held-out set is its whole domain; the Elman streams are long): the interface tests below run on these
+GENERATED = ["adding", "temporal_order", "reverse", "addition"]
 
 
 def test_registry_lists_every_task_in_order():
@@ -20,9 +24,9 @@ def test_registry_lists_every_task_in_order():
     assert tasks.get("adding") is AddingTask and tasks.get("temporal_order") is TemporalOrderTask
 
 
-@pytest.mark.parametrize("name", ["addition", "", None])
+@pytest.mark.parametrize("name", ["additions", "", None])
 def test_unknown_task_lists_the_available_ones(name):
-    message = re.escape(f"unknown task {name!r}; available tasks: adding, temporal_order")
+    message = re.escape(f"unknown task {name!r}; available tasks: {', '.join(ALL_TASKS)}")
     for call in (tasks.get, tasks.create, tasks.describe):
         with pytest.raises(ValueError, match=message):
             call(name)
@@ -84,7 +88,7 @@ def test_class_attributes(name, main_metric, goal, sizes, target_dtype):
     assert task.loss(outputs, batch).shape == ()
 
 
-@pytest.mark.parametrize("name", ALL_TASKS)
+@pytest.mark.parametrize("name", GENERATED)
 def test_sampling_draws_only_from_the_given_generator(name):
     task = tasks.create(name)
     torch.manual_seed(1)
@@ -96,7 +100,7 @@ def test_sampling_draws_only_from_the_given_generator(name):
     assert torch.equal(first.inputs, again.inputs) and torch.equal(first.targets, again.targets)
 
 
-@pytest.mark.parametrize("name", ALL_TASKS)
+@pytest.mark.parametrize("name", GENERATED)
 def test_consecutive_batches_from_one_generator_differ(name):
     task, generator = tasks.create(name), torch.Generator().manual_seed(0)
     a, b = task.sample(16, generator), task.sample(16, generator)
@@ -108,7 +112,7 @@ def _same(a: list[Batch], b: list[Batch]) -> bool:
                                     for x, y in zip(a, b))
 
 
-@pytest.mark.parametrize("name", ALL_TASKS)
+@pytest.mark.parametrize("name", GENERATED)
 def test_eval_set_is_fixed_by_its_seed_in_batches_of_at_most_500(name):
     task = tasks.create(name)
     first = task.eval_set(1234, seed=9)
@@ -121,7 +125,7 @@ def test_eval_set_is_fixed_by_its_seed_in_batches_of_at_most_500(name):
     assert not _same(first, task.eval_set(1234, seed=10))
 
 
-@pytest.mark.parametrize("name", ALL_TASKS)
+@pytest.mark.parametrize("name", GENERATED)
 def test_eval_set_is_not_the_training_stream_of_the_same_seed(name):
     """A trainer seeding its training generator with the eval seed must not train on the held-out set."""
     task = tasks.create(name)
@@ -130,7 +134,7 @@ def test_eval_set_is_not_the_training_stream_of_the_same_seed(name):
     assert not torch.equal(held_out.inputs[:100], training.inputs[:100])
 
 
-@pytest.mark.parametrize("name", ALL_TASKS)
+@pytest.mark.parametrize("name", GENERATED)
 def test_bad_sampling_arguments_are_refused(name):
     task = tasks.create(name)
     for size in (0, -1, 2.0, True):

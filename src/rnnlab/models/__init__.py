@@ -1,5 +1,18 @@
-"""Topologies built on the layers: N→1 now; N→N, 1→N, N→M and language models with issue 4."""
+"""Topologies built on the layers, one file each.
+
+    SequenceTagger       N→N   tagger.py            an output at every step
+    SequenceClassifier   N→1   classifier.py        one output per sequence (last, mean or max pooling)
+    SequenceGenerator    1→N   generator.py         a token sequence from one vector
+    Seq2Seq              N→M   seq2seq.py           encoder-decoder, a token sequence from a sequence
+    LanguageModel        N→N   language_model.py    next-token logits; generate() samples text
+
+The task protocol (``rnnlab.tasks.base``) says which topology each task needs.
+"""
 
 from .classifier import SequenceClassifier
+from .generator import SequenceGenerator
+from .language_model import LanguageModel
+from .seq2seq import Seq2Seq
+from .tagger import SequenceTagger
 
-__all__ = ["SequenceClassifier"]
+__all__ = ["SequenceClassifier", "SequenceTagger", "SequenceGenerator", "Seq2Seq", "LanguageModel"]

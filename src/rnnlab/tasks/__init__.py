@@ -1,18 +1,25 @@
 """Tasks: data + loss + metrics, one module per task; a task never builds a model or an optimizer.
 
 >>> import torch, rnnlab.tasks as tasks
->>> tasks.available()
-['adding', 'temporal_order']
+>>> tasks.available()  # doctest: +NORMALIZE_WHITESPACE
+['adding', 'temporal_order', 'char_lm', 'word_lm', 'sentiment', 'seq_image', 'reverse', 'addition',
+ 'number_words', 'elman_xor', 'elman_words']
 >>> task = tasks.create("adding")                      # the paper's settings (T = 100)
 >>> batch = task.sample(32, torch.Generator().manual_seed(0))
 >>> batch.inputs.shape[1:], batch.targets.shape
 (torch.Size([32, 2]), torch.Size([32, 1]))
+
+The topology each task needs, and what its batches hold, is the table of ``tasks.base``.
 """
 
-from . import adding, temporal_order  # noqa: F401  (registers the tasks, in this order)
+# importing a module registers its task; this order is the order of `rnnlab tasks`
+from . import adding, temporal_order  # noqa: F401  (issue 3: long time lags)
+from . import char_lm, word_lm, sentiment, seq_image  # noqa: F401  (file data)
+from . import reverse, addition, number_words, elman_xor, elman_words  # noqa: F401  (synthetic, issue 4)
 from .adding import AddingTask
-from .base import Batch, Task
+from .base import BOS, EOS, PAD, Batch, Task
 from .registry import available, create, describe, get, register
 from .temporal_order import TemporalOrderTask
 
-__all__ = ["Batch", "Task", "AddingTask", "TemporalOrderTask", "available", "create", "describe", "get", "register"]
+__all__ = ["Batch", "Task", "PAD", "BOS", "EOS", "AddingTask", "TemporalOrderTask",
+           "available", "create", "describe", "get", "register"]

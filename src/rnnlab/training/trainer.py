@@ -169,14 +169,14 @@ class Trainer:
 
     # ---- one step ------------------------------------------------------------------------------
     def _prepare(self, batch):
-        """The batch on the model's device, floating tensors in its dtype (a float64 model, float64 data)."""
+        """The batch on the model's device, floating tensors in its dtype (a float64 model, float64 data);
+        the lengths stay on the CPU (packing wants them there)."""
         weight = next(self.model.parameters())
-        if batch.inputs.dtype == weight.dtype and batch.inputs.device == weight.device:
-            return batch
-        targets = batch.targets.to(weight.device)
-        if targets.is_floating_point():
-            targets = targets.to(weight.dtype)
-        return replace(batch, inputs=batch.inputs.to(weight.device, weight.dtype), targets=targets)
+
+        def move(t: Tensor) -> Tensor:  # token ids and class indices keep their integer dtype
+            return t.to(weight.device, weight.dtype if t.is_floating_point() else None)
+
+        return replace(batch, inputs=move(batch.inputs), targets=move(batch.targets))
 
     def _run(self, batch, state=None, *, train: bool = True):
         """The model on ``batch`` -> (outputs, final state).  Decoders (output kinds "sequence" and
@@ -337,7 +337,20 @@ class Trainer:
         if self.main:
             ckpt.write_text_atomically(self.run_dir / "summary.json", json.dumps(summary, indent=1))
             plot_learning_curves(self.run_dir, self.task.main_metric)
+            self._task_figures()
         return summary
+
+    def _task_figures(self) -> None:
+        """The task's own pictures (``task.figures(outputs, batch, directory)``, where a task has them)
+        of the model on the first held-out batch, in RUN_DIR/plots."""
+        figures = getattr(self.task, "figures", None)
+        if figures is None:
+            return
+        self.model.eval()
+        batch = self._eval_set[0]
+        with torch.no_grad():
+            outputs = self._run(batch, train=False)[0]
+        figures(outputs, batch, self.run_dir / "plots")
 
     def summary(self, metrics: dict[str, float]) -> dict:
         """The keys of summary.json (and of ``rnnlab eval --json``): progress, then the evaluation metrics."""
