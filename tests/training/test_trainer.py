@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.models import SequenceClassifier
+from rnnlab.tasks import Batch as TaskBatch
 from rnnlab.training import checkpoint as ckpt
 from rnnlab.config import TrainConfig
 from rnnlab.training.trainer import Trainer, TrainingError
@@ -104,3 +105,105 @@ def test_nan_steps_are_skipped_then_stop_the_run(tmp_path):
     with pytest.raises(TrainingError, match="3 steps in a row had a non-finite loss or gradient"):
         doomed.fit()
     assert ckpt.steps(tmp_path / "doomed" / "checkpoints") == [10]  # the last good checkpoint is kept
+
+
+# ---- N→N: truncated BPTT with a loss per chunk, the state carried across the batches of a stream --------
+
+class Delay:
+    """Stream of random bits; the target at each step is the bit 2 steps back.  N→N, two classes.
+
+    ``stream_batch`` serves piece ``index`` of B parallel streams, so a model whose state carries
+    from one piece to the next can answer the first 2 steps of a piece too."""
+
+    output_kind, stream = "every", True
+    main_metric, main_metric_goal = "accuracy", "max"
+    input_size, output_size, delay, piece = 1, 2, 2, 6
+
+    def _stream(self, batch_size, seed, steps):
+        return torch.randint(0, 2, (steps, batch_size), generator=torch.Generator().manual_seed(seed))
+
+    def _batch(self, bits, start, stop):
+        targets = torch.zeros_like(bits[start:stop])
+        shifted = bits[max(start - self.delay, 0) : stop - self.delay]
+        targets[targets.shape[0] - shifted.shape[0]:] = shifted
+        return TaskBatch(bits[start:stop].unsqueeze(-1).float(), targets, None)
+
+    def sample(self, batch_size, generator):
+        bits = torch.randint(0, 2, (3 * self.piece, batch_size), generator=generator)
+        return self._batch(bits, 0, 3 * self.piece)
+
+    def stream_batch(self, batch_size, index, seed):
+        bits = self._stream(batch_size, seed, (index + 1) * self.piece)
+        return self._batch(bits, index * self.piece, (index + 1) * self.piece)
+
+    def eval_set(self, size, seed):
+        bits = self._stream(size, seed, 4 * self.piece)
+        return [self._batch(bits, 0, 4 * self.piece)]
+
+    def loss(self, outputs, batch):
+        return F.cross_entropy(outputs.flatten(0, 1), batch.targets.flatten())
+
+    def metrics(self, outputs, batch):
+        return {"loss": self.loss(outputs, batch).item(), "count": batch.targets.shape[1],
+                "accuracy": (outputs.argmax(-1) == batch.targets).float().mean().item()}
+
+
+def _tagger_trainer(run_dir, seed=0, **settings):
+    from rnnlab.models import SequenceTagger
+
+    torch.manual_seed(seed)
+    base = dict(steps=30, batch_size=16, lr=1e-2, eval_every=10, eval_size=64, checkpoint_every=10, log_every=5)
+    return Trainer(SequenceTagger("gru", 1, 8, 2), Delay(), TrainConfig(**{**base, **settings}), run_dir,
+                   log=lambda _: None, progress_bar=False)
+
+
+def test_truncated_bptt_per_step_outputs_equals_full_bptt_when_k_covers_the_sequence(tmp_path):
+    def step(k):
+        trainer = _tagger_trainer(tmp_path / str(k), tbptt=k)
+        record = trainer.train_step()
+        return record["loss"], [p.grad.clone() for p in trainer.model.parameters()]
+
+    (full_loss, full), (covering_loss, covering), (cut_loss, cut) = step(None), step(18), step(4)
+    assert covering_loss == full_loss and all(torch.equal(a, b) for a, b in zip(full, covering))
+    # chunks of 4 steps: the same forward pass (the state is carried), so the same loss, as each chunk's
+    # loss is weighted by its share of the steps; but the gradient stops at the chunk boundaries
+    assert cut_loss == pytest.approx(full_loss, rel=1e-6)
+    assert any(not torch.allclose(a, b) for a, b in zip(full, cut))
+
+
+def test_carry_state_feeds_each_batch_the_detached_final_state_of_the_previous_one(tmp_path):
+    trainer = _tagger_trainer(tmp_path, carry_state=True)
+    seen = []
+    original = trainer.model.forward
+
+    def spy(x, lengths=None, state=None):
+        seen.append(state)
+        outputs, final = original(x, lengths, state)
+        seen.append(final)
+        return outputs, final
+
+    trainer.model.forward = spy
+    trainer.train_step()
+    trainer.train_step()
+    first_initial, first_final, second_initial, _ = seen
+    assert first_initial is None
+    assert torch.equal(second_initial, first_final) and not second_initial.requires_grad
+
+
+def test_resume_with_a_carried_state_continues_bit_for_bit(tmp_path):
+    straight = _tagger_trainer(tmp_path / "a", carry_state=True, tbptt=4)
+    straight.fit()
+    first = _tagger_trainer(tmp_path / "b", steps=20, carry_state=True, tbptt=4)
+    first.fit()
+    second = _tagger_trainer(tmp_path / "b", seed=5, carry_state=True, tbptt=4)
+    assert second.resume() and second.state.step == 20 and second.carried is not None
+    second.fit()
+    for a, b in zip(straight.model.parameters(), second.model.parameters()):
+        assert torch.equal(a, b)
+    assert torch.equal(straight.carried, second.carried)
+
+
+def test_carry_state_is_refused_for_independent_sequences(tmp_path):
+    with pytest.raises(TrainingError, match="train.carry_state carries the state from batch to batch of a stream; "
+                                            "the sequences of SignOfSum are independent"):
+        _trainer(tmp_path, carry_state=True)
