@@ -179,14 +179,16 @@ def sample(run_dir: str | Path, prime: str | None = None, length: int = 200, tem
         raise ConfigError(f"--length must be >= 1; got {length}")
     if not temperature > 0:
         raise ConfigError(f"--temperature must be > 0; got {temperature}")
+    try:
+        tokens = task.encode(task.default_prime() if prime is None else prime)
+    except ValueError as error:
+        raise ConfigError(f"--prime: {' '.join(str(error).split())}") from None
+    if len(tokens) == 0:
+        raise ConfigError("--prime must hold at least one token (leave it out for the default)")
     model = build_model(config, task)
     trainer = Trainer(model, task, config.train, run_dir, log=log)
     if trainer.load_latest() is None:
         raise RunError(f"{run_dir} has no usable checkpoint")
-    try:
-        tokens = task.encode(prime if prime else task.default_prime())
-    except ValueError as error:
-        raise ConfigError(f"--prime: {' '.join(str(error).split())}") from None
     generated = model.generate(tokens.to(next(model.parameters()).device), length, temperature=temperature,
                                top_k=top_k, generator=torch.Generator(tokens.device).manual_seed(seed))
     return task.decode(torch.cat([tokens, generated.cpu()]))

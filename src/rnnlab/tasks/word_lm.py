@@ -58,9 +58,11 @@ from typing import Sequence
 
 from torch import Tensor
 
-from ..data.text import END_OF_SENTENCE, UNKNOWN, split_tail, tokenize_words, word_vocabulary
+from ..data.errors import DataError
+from ..data.text import (END_OF_SENTENCE, UNKNOWN, as_paths, read_text_file, split_tail, tokenize_words,
+                         word_vocabulary)
 from .base import Batch, check_config_int
-from .char_lm import TokenStreamTask
+from .char_lm import TokenStreamTask, given
 from .registry import register
 
 
@@ -94,6 +96,10 @@ class WordLMTask(TokenStreamTask):
 
     def load(self) -> None:
         c = self.config
+        for paths in (c.path, c.validation_path) if given(c.validation_path) else (c.path,):
+            for path in as_paths(paths):  # a file of white space only is as empty as an empty file for words
+                if not read_text_file(path).split():
+                    raise DataError(path, "holds no words (only white space)")
         text, validation_text = self.read_texts(c)
         if validation_text is None:  # the split is made on words, so that no word is cut in two
             train_words, validation_words = split_tail(tokenize_words(text), c.validation_fraction)

@@ -313,7 +313,8 @@ class Trainer:
                 record["seconds"] = round(s.seconds, 3)
                 if s.step % cfg.eval_every == 0:
                     record.update(self._evaluate_and_keep_best())
-                if log_file is not None and (s.step % cfg.log_every == 0 or s.step % cfg.eval_every == 0):
+                last = s.step >= cfg.steps or (deadline is not None and time.monotonic() >= deadline)
+                if log_file is not None and (s.step % cfg.log_every == 0 or s.step % cfg.eval_every == 0 or last):
                     log_file.write(json.dumps(record) + "\n")
                     log_file.flush()
                     if board is not None:
