@@ -75,7 +75,7 @@ def test_prune_keeps_the_newest_and_the_best(tmp_path):
 @pytest.mark.parametrize("make", [lambda p: torch.optim.Adam(p, lr=0.01),
                                   lambda p: torch.optim.RMSprop(p, lr=0.01, momentum=0.9, centered=True),
                                   lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)],
-                         ids=["adam", "rmsprop_centered", "sgd_momentum"])
+                         ids=["adam", "torch_rmsprop_centered", "sgd_momentum"])
 def test_optimizer_state_round_trips_exactly(tmp_path, make):
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 2)

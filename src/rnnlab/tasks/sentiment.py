@@ -48,17 +48,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor
 
 from ..data.labelled import pad_batch, read_labelled, sentence_vocabulary, tokenize
-from .base import EVAL_BATCH_SIZE, Batch, Task, _check_int, check_config_int
+from .base import EVAL_BATCH_SIZE, Batch, _check_int, check_config_int
 from .char_lm import given
+from .classification import ClassificationTask
 from .registry import register
 
 
 @register
-class SentimentTask(Task):
+class SentimentTask(ClassificationTask):
     """Sentence sentiment (Kotzias et al. 2015, labelled sentences): classify a sentence from its words.
 
     Inputs (T, B) word ids with lengths, targets (B,) labels; see the module docstring.
@@ -75,9 +74,6 @@ class SentimentTask(Task):
         max_length: int | None = None  # keep the first this-many tokens of a sentence; none = all of them
 
     name = "sentiment"
-    output_kind = "last"
-    main_metric = "accuracy"
-    main_metric_goal = "max"
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__(config)  # validates
@@ -147,18 +143,6 @@ class SentimentTask(Task):
             batches.append(Batch(inputs=tokens, targets=self._validation_labels[start:stop], lengths=lengths))
         return batches
 
-    # ---- loss and metrics --------------------------------------------------------------------
-
-    def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
-        self.check_outputs(outputs, batch)
-        return F.cross_entropy(outputs, batch.targets)
-
-    def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
-        self.check_outputs(outputs, batch)
-        logits = outputs.detach()
-        loss = float(F.cross_entropy(logits, batch.targets))
-        accuracy = float((logits.argmax(dim=1) == batch.targets).float().mean())
-        return {"loss": loss, "accuracy": accuracy, "count": len(batch.targets)}
 
 
 def _describe(path) -> str:

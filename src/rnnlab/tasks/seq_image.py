@@ -50,12 +50,12 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..data.errors import DataError
 from ..data.idx import find_idx_files, read_labelled_images
-from .base import EVAL_BATCH_SIZE, Batch, Task, _check_int, check_config_int
+from .base import EVAL_BATCH_SIZE, Batch, _check_int, check_config_int
+from .classification import ClassificationTask
 from .registry import register
 
 CLASSES = 10  # MNIST's digits 0..9; Fashion-MNIST's ten kinds of clothing
@@ -65,7 +65,7 @@ _MAX_LEVEL = 255.0  # the largest uint8 pixel value
 
 
 @register
-class SeqImageTask(Task):
+class SeqImageTask(ClassificationTask):
     """Sequential MNIST (Le, Jaitly & Hinton 2015): classify an image read pixel by pixel (or row by row).
 
     Inputs (784, B, 1) pixels or (28, B, 28) rows, targets (B,) classes 0..9; see the module docstring.
@@ -82,9 +82,6 @@ class SeqImageTask(Task):
         permutation_seed: int = 0  # seeds that permutation
 
     name = "seq_image"
-    output_kind = "last"
-    main_metric = "accuracy"
-    main_metric_goal = "max"
     output_size = CLASSES
 
     def __init__(self, config: Config | None = None) -> None:
@@ -165,18 +162,6 @@ class SeqImageTask(Task):
             return x.reshape(B, H * W).T.unsqueeze(2).contiguous()  # (H·W, B, 1), scanline order
         return x.transpose(0, 1).contiguous()  # (H, B, W), one row a step
 
-    # ---- loss and metrics --------------------------------------------------------------------
-
-    def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
-        self.check_outputs(outputs, batch)
-        return F.cross_entropy(outputs, batch.targets)
-
-    def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
-        self.check_outputs(outputs, batch)
-        logits = outputs.detach()
-        loss = float(F.cross_entropy(logits, batch.targets))
-        accuracy = float((logits.argmax(dim=1) == batch.targets).float().mean())
-        return {"loss": loss, "accuracy": accuracy, "count": len(batch.targets)}
 
 
 def _pixel_mean_and_std(images: Tensor) -> tuple[float, float]:

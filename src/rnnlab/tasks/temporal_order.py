@@ -44,9 +44,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
 
-from .base import Batch, Task, check_config_int, lengths_mask
+from .base import Batch, check_config_int, lengths_mask
+from .classification import ClassificationTask
 from .registry import register
 
 SYMBOLS = ("a", "b", "c", "d", "B", "E", "X", "Y")  # one-hot index of each symbol
@@ -56,7 +56,7 @@ CLASSES = ("Q", "R", "S", "U")  # index 2·[first is Y] + [second is Y]: XX, XY,
 
 
 @register
-class TemporalOrderTask(Task):
+class TemporalOrderTask(ClassificationTask):
     """Temporal order (Hochreiter & Schmidhuber 1997, Task 6a): 4 classes by the order of two distant X/Y.
 
     Inputs (100..110, B, 8) one-hot symbols, targets (B,) class indices Q, R, S, U; see the module docstring.
@@ -74,8 +74,6 @@ class TemporalOrderTask(Task):
         second_position_max: int = 60
 
     name = "temporal_order"
-    main_metric = "accuracy"
-    main_metric_goal = "max"
     input_size = len(SYMBOLS)
     output_size = len(CLASSES)
 
@@ -115,13 +113,3 @@ class TemporalOrderTask(Task):
         fixed_length = c.min_length == c.max_length
         return Batch(inputs=inputs, targets=targets, lengths=None if fixed_length else lengths)
 
-    def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
-        self.check_outputs(outputs, batch)
-        return F.cross_entropy(outputs, batch.targets)
-
-    def metrics(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
-        self.check_outputs(outputs, batch)
-        logits = outputs.detach()
-        loss = float(F.cross_entropy(logits, batch.targets))
-        accuracy = float((logits.argmax(dim=1) == batch.targets).float().mean())
-        return {"loss": loss, "accuracy": accuracy, "count": len(batch.targets)}

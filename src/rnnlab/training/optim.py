@@ -1,16 +1,20 @@
 """Optimizers and learning-rate schedules by name, as a run's configuration gives them.
 
-``rmsprop_centered`` is the form Graves (2013, "Generating sequences with recurrent
-neural networks", §4, eqs. 38–41) used and the Neural Turing Machine paper trained
-with (momentum 0.9): torch.optim.RMSprop with ``centered=True``, α = 0.95.  Departure:
-torch adds ε outside the square root (√(n − g²) + ε), Graves inside (√(n − g² + ε));
-with ε = 1e-4 the two differ only where n − g² is near zero.
+``rmsprop_centered`` is GravesRMSprop (graves_rmsprop.py): the centred RMSProp with
+momentum of Graves (2013, "Generating sequences with recurrent neural networks", §4,
+eqs. 38–41), which the Neural Turing Machine paper also trained with, ε inside the square
+root as in the paper, α (ℵ) = 0.95 and ε (ℸ) = 1e-4 fixed at the paper's values.  The
+learning rate (ℷ) and momentum (ℶ) come from ``train.lr`` and ``train.momentum``, like
+every other optimizer here, so their defaults are rnnlab's (1e-3 and 0), not the paper's:
+for Graves's settings use ``train.lr=1e-4 train.momentum=0.9``.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from .graves_rmsprop import GravesRMSprop
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "rmsprop_centered")
 SCHEDULES = ("constant", "step", "cosine", "plateau")
@@ -26,8 +30,7 @@ def build_optimizer(model: nn.Module, name: str, *, lr: float, momentum: float =
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "rmsprop_centered":
-        return torch.optim.RMSprop(params, lr=lr, alpha=0.95, eps=1e-4, momentum=momentum, centered=True,
-                                   weight_decay=weight_decay)
+        return GravesRMSprop(params, lr=lr, alpha=0.95, momentum=momentum, eps=1e-4, weight_decay=weight_decay)
     raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {name!r}")
 
 
