@@ -2,7 +2,8 @@
 
 Contract with its collaborators (DESIGN.md: "the trainer never knows which task it runs"):
 
-    model(inputs, lengths, state) -> (outputs, state)     e.g. models.SequenceClassifier
+    model(inputs, lengths=, state=) -> (outputs, state)   e.g. models.SequenceClassifier, rnnlab.NTM
+                                                           (decoders also take targets=)
     task.sample(batch_size, generator) -> Batch            training data, all randomness from the generator
     task.eval_set(size, seed) -> list[Batch]               a fixed held-out set
     task.loss(outputs, batch), task.metrics(outputs, batch)
@@ -183,8 +184,8 @@ class Trainer:
         "generate") also get the targets: teacher forcing in training, their length in evaluation."""
         model = self.forward if train else self.model
         if self.kind in ("sequence", "generate"):
-            return model(batch.inputs, batch.lengths, state, targets=batch.targets)
-        return model(batch.inputs, batch.lengths, state)
+            return model(batch.inputs, lengths=batch.lengths, state=state, targets=batch.targets)
+        return model(batch.inputs, lengths=batch.lengths, state=state)
 
     def _backward(self, batch) -> tuple[Tensor, Tensor]:
         """Forward and backward through time on a training batch -> (outputs, loss), both detached.
@@ -209,15 +210,15 @@ class Trainer:
             last = ((steps - 1) // k) * k  # start of the final chunk, which the loss reads
             with torch.no_grad():
                 for start in range(0, last, k):
-                    _, state = self.model(batch.inputs[start : start + k], None, state)
-            outputs, state = self.forward(batch.inputs[last:], None, state)
+                    _, state = self.model(batch.inputs[start : start + k], state=state)
+            outputs, state = self.forward(batch.inputs[last:], state=state)
             loss = self.task.loss(outputs, batch)
             loss.backward()
         else:
             pieces, loss = [], 0.0
             for start in range(0, steps, k):
                 chunk = batch.steps(start, start + k)
-                out, state = self.forward(chunk.inputs, None, state)
+                out, state = self.forward(chunk.inputs, state=state)
                 share = chunk.inputs.shape[0] / steps
                 chunk_loss = self.task.loss(out, chunk) * share
                 chunk_loss.backward()
