@@ -228,9 +228,9 @@ def test_bad_list_and_union_values(override, message):
     assert _error(task="text", overrides=[override]) == message
 
 
-def test_unknown_cell_lists_the_cells():
-    cells = ", ".join(rnnlab.cells.available())
-    assert _error(model="lstmm") == f'model.name must be one of the cells {cells}; got "lstmm"'
+def test_unknown_model_lists_the_cells_and_the_ntm():
+    names = ", ".join([*rnnlab.cells.available(), "ntm"])
+    assert _error(model="lstmm") == f'model.name must be one of {names}; got "lstmm"'
 
 
 def test_unknown_task_lists_the_tasks():

@@ -2,11 +2,13 @@
 
 Drop-in twins of torch.nn's recurrent layers (``RNN``, ``LSTM``, ``GRU``), any
 registered cell as a layer (``Recurrent``), and the cells themselves
-(``rnnlab.cells``).  See README.md.
+(``rnnlab.cells``), the Neural Turing Machine (``NTM``), the topologies
+(``rnnlab.models``) and the tasks (``rnnlab.tasks``).  See README.md.
 """
 
-from . import cells, tasks
+from . import cells, models, tasks
 from .layers import GRU, LSTM, RNN, Recurrent
+from .memory import NTM
 
 __version__ = "0.1.0"
-__all__ = ["cells", "tasks", "Recurrent", "RNN", "LSTM", "GRU", "__version__"]
+__all__ = ["cells", "models", "tasks", "Recurrent", "RNN", "LSTM", "GRU", "NTM", "__version__"]

@@ -1,5 +1,5 @@
 """``rnnlab``: the command line.  This module only parses arguments; the work is
-done elsewhere (``runs.py`` for train and eval, ``bench.py`` for bench).
+done elsewhere (``runs.py`` for train and eval, ``reproduce/`` for reproduce, ``bench.py`` for bench).
 
     rnnlab tasks                       every task with a one-line description
     rnnlab models                      every cell name with a one-line description
@@ -9,6 +9,8 @@ done elsewhere (``runs.py`` for train and eval, ``bench.py`` for bench).
     rnnlab eval RUN_DIR [--set key=value ...] [--json]
     rnnlab sample RUN_DIR [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]
                                        text from a language-model run (char_lm, word_lm)
+    rnnlab reproduce [EXPERIMENT ... | --all] [--quick] [--out DIR] [--data DIR] [--fashion DIR]
+                                       train the published experiments; DIR/report.md, results.json
     rnnlab bench [--quick] [--out DIR] speed and memory of every cell against torch.nn
 
 A bad argument is answered with one line on stderr and exit code 2.
@@ -47,7 +49,9 @@ def _listing(names: list[str], describe) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    return _listing(cells.available(), cells.describe)
+    from .config import MEMORY_MODELS, model_names
+
+    return _listing(model_names(), lambda name: MEMORY_MODELS.get(name) or cells.describe(name))
 
 
 def _tasks(args: argparse.Namespace) -> int:
@@ -118,6 +122,28 @@ def _sample(args: argparse.Namespace, parser: _Parser) -> int:
     return 0
 
 
+def _reproduce(args: argparse.Namespace, parser: _Parser) -> int:
+    from . import reproduce
+
+    if args.all and args.experiments:
+        parser.error("give EXPERIMENT names or --all, not both")
+    names = reproduce.available() if args.all else args.experiments
+    if not names:
+        parser.error(f"give EXPERIMENT names or --all; available: {', '.join(reproduce.available())}")
+    unknown = [name for name in names if name not in reproduce.available()]
+    if unknown:
+        parser.error(f"unknown experiment {unknown[0]!r}; available: {', '.join(reproduce.available())}")
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} exists and is not a directory")
+    if args.steps is not None and args.steps < 1:
+        parser.error(f"argument --steps: must be at least 1; got {args.steps}")
+    given = [f"--{key} {getattr(args, key)}" for key in ("data", "fashion") if getattr(args, key) is not None]
+    command = " ".join(["rnnlab reproduce", *(["--all"] if args.all else names), *(["--quick"] if args.quick else []),
+                        f"--out {args.out}", *given])
+    return reproduce.main(list(dict.fromkeys(names)), args.out, quick=args.quick, data=args.data,
+                          fashion=args.fashion, steps=args.steps, command=command)
+
+
 def _bench(args: argparse.Namespace, parser: _Parser) -> int:
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out {args.out} exists and is not a directory")
@@ -175,6 +201,30 @@ def build_parser() -> _Parser:
     sample_.add_argument("--top-k", type=int, metavar="K", help="sample among the K most likely tokens only")
     sample_.add_argument("--seed", type=int, default=0, metavar="S", help="seeds the draws (default: 0)")
     sample_.set_defaults(run=partial(_sample, parser=sample_))
+
+    from . import reproduce  # the registry only; the experiments' modules load when they run
+
+    reproduce_ = commands.add_parser(
+        "reproduce", help="train the published experiments; write DIR/report.md with tables and pictures",
+        description="Train the runs of published experiments (or continue them, or read those finished) and "
+                    "write DIR/report.md, DIR/EXPERIMENT/results.json and each run's directory. Exit code 1 "
+                    "when a run fails or, in full mode, misses its target.")
+    reproduce_.add_argument("experiments", nargs="*", metavar="EXPERIMENT",
+                            help="experiments to run (see --all for the list)")
+    reproduce_.add_argument("--all", action="store_true",
+                            help=f"every experiment: {', '.join(reproduce.available())}")
+    reproduce_.add_argument("--quick", action="store_true",
+                            help="small budgets (a few hundred steps, under a minute a run): shows learning, "
+                                 "targets not expected")
+    reproduce_.add_argument("--out", type=Path, default=Path("reproduce-out"), metavar="DIR",
+                            help="directory of the report and the run directories (default: reproduce-out)")
+    reproduce_.add_argument("--data", type=Path, metavar="DIR",
+                            help="tinyshakespeare.txt and sentiment/*.txt; runs that need them are skipped without")
+    reproduce_.add_argument("--fashion", type=Path, metavar="DIR",
+                            help="the Fashion-MNIST IDX files (e.g. /usr/share/datasets/fashion-mnist); "
+                                 "runs that need them are skipped without")
+    reproduce_.add_argument("--steps", type=int, help=argparse.SUPPRESS)  # caps every budget: smoke tests
+    reproduce_.set_defaults(run=partial(_reproduce, parser=reproduce_))
 
     bench_ = commands.add_parser("bench", help="time every cell against torch.nn on this machine",
                                  description="Time forward and forward+backward of every cell against "

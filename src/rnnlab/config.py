@@ -78,13 +78,27 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def model_names() -> list[str]:
+    """Every name ``model.name`` takes: the registered cells, then the memory-augmented models."""
+    from . import cells
+    return [*cells.available(), *MEMORY_MODELS]
+
+
+MEMORY_MODELS = {  # name -> one-line description (rnnlab models)
+    "ntm": "Neural Turing Machine, Graves, Wayne & Danihelka (2014): controller + memory, read and write heads",
+}
+
+
 # ---- the sections -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The recurrent network: a registered cell (``rnnlab.cells.available()``), stacked."""
+    """The recurrent network: a registered cell (``rnnlab.cells.available()``), stacked; or ``ntm``,
+    the Neural Turing Machine, whose controller has ``hidden_size`` units in ``num_layers`` layers
+    and whose other settings go in ``options`` (controller, memory_slots, memory_width, read_heads,
+    write_heads, shift_range, memory_init, clip_controller)."""
 
-    name: str = "lstm"  # cell name, one of rnnlab.cells.available()
+    name: str = "lstm"  # a cell name of rnnlab.cells.available(), or ntm
     hidden_size: int = 128  # H_out: units per layer and direction
     num_layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # dropout on the outputs of every layer but the last, as torch.nn.LSTM; in [0, 1)
@@ -102,10 +116,9 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _check_types(self, "model")
-        from . import cells
-        names = cells.available()
+        names = model_names()
         if self.name not in names:
-            raise ConfigError(f"model.name must be one of the cells {', '.join(names)}; got {_toml(self.name)}")
+            raise ConfigError(f"model.name must be one of {', '.join(names)}; got {_toml(self.name)}")
         _require(self, "hidden_size", self.hidden_size >= 1, "an integer >= 1")
         _require(self, "num_layers", self.num_layers >= 1, "an integer >= 1")
         _require(self, "dropout", 0.0 <= self.dropout < 1.0, "a number in [0, 1)")

@@ -20,6 +20,7 @@ from torch import nn
 
 from . import tasks
 from .config import ConfigError, RunConfig, apply_overrides
+from .memory import NTM
 from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceGenerator, SequenceTagger
 from .training import checkpoint as ckpt
 from .training import distributed, tensorboard
@@ -46,7 +47,9 @@ def build_model(config: RunConfig, task) -> nn.Module:
     common = dict(num_layers=m.num_layers, dropout=m.dropout, **m.options)
     tokens = dict(input_vocab=task.input_vocab, embedding_size=m.embedding_size)
     try:
-        if kind == "last":
+        if m.name == "ntm":
+            model = _ntm(config, task)
+        elif kind == "last":
             model = SequenceClassifier(m.name, task.input_size, m.hidden_size, task.output_size,
                                        bidirectional=m.bidirectional, pooling=m.pooling, **tokens, **common)
         elif kind == "every" and task.language_model:
@@ -65,9 +68,23 @@ def build_model(config: RunConfig, task) -> nn.Module:
                                       embedding_size=m.embedding_size, teacher_forcing=m.teacher_forcing, **common)
         else:
             raise ConfigError(f"task {config.task} has an unknown output kind {kind!r}")
+    except ConfigError:
+        raise
     except (ValueError, TypeError) as error:
         raise ConfigError(f"model: {' '.join(str(error).split())}") from None
     return model.to(device=resolve_device(config.train.device), dtype=getattr(torch, m.dtype))
+
+
+def _ntm(config: RunConfig, task) -> nn.Module:
+    """The Neural Turing Machine for a task with an output at every step (the bit-vector tasks of
+    Graves et al. 2014): controller of model.hidden_size units in model.num_layers layers, the
+    rest from model.options (memory_slots, memory_width, read_heads, write_heads, ...)."""
+    m = config.model
+    if task.output_kind != "every" or task.input_vocab is not None:
+        raise ConfigError(f"model ntm reads vectors and writes an output at every step; task {config.task} "
+                          f"needs output kind {task.output_kind!r}{' with token inputs' if task.input_vocab else ''}")
+    return NTM(task.input_size, task.output_size, controller_size=m.hidden_size, controller_layers=m.num_layers,
+               **m.options)
 
 
 def resolve_device(name: str) -> torch.device:

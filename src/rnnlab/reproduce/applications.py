@@ -1,0 +1,92 @@
+"""The application tasks of the four topologies, on CPU with fixed seeds (issue 4; formerly
+benchmarks/applications.py).
+
+Each run is ``rnnlab train TASK --model CELL`` with the settings of RUNS; the table gives the
+held-out figure of the final checkpoint beside its target.  ``{data}`` (``--data``) holds
+tinyshakespeare.txt and sentiment/*.txt, ``{fashion}`` (``--fashion``) the Fashion-MNIST IDX
+files (Debian's dataset-fashion-mnist installs them in /usr/share/datasets/fashion-mnist).
+
+Quick mode keeps every model as it is and trains a few hundred steps with smaller evaluation
+sets; it changes two tasks, where the full setting would show nothing in a few hundred steps:
+char_lm reads 50 characters a sequence instead of 100 (twice the steps in the same time), and
+addition adds numbers of up to two digits instead of three (with three, 500 steps end at
+exact_match 0.02; with two, at 0.45).
+"""
+
+from __future__ import annotations
+
+from .runner import Experiment, Run
+
+EVAL = ["train.eval_every=500", "train.log_every=100", "train.seed=0"]
+QUICK = ["train.log_every=20", "train.eval_every=100", "train.max_minutes=0.5"]
+SENTIMENT_FILES = ("{data}/sentiment/amazon_cells_labelled.txt", "{data}/sentiment/imdb_labelled.txt",
+                   "{data}/sentiment/yelp_labelled.txt")
+FASHION_FILES = ("{fashion}/train-images-idx3-ubyte", "{fashion}/train-labels-idx1-ubyte",
+                 "{fashion}/t10k-images-idx3-ubyte", "{fashion}/t10k-labels-idx1-ubyte")  # or .gz
+
+RUNS = [
+    Run("char_lm", "char_lm", "lstm",
+        [*EVAL, "task.path={data}/tinyshakespeare.txt", "task.seq_length=100", "model.num_layers=2",
+         "model.hidden_size=256", "train.batch_size=64", "train.lr=2e-3", "train.steps=100000", "train.max_minutes=30",
+         "train.eval_size=200"],
+        "nats_per_char", ("<=", 1.55),
+        quick=[*QUICK, "task.seq_length=50", "train.steps=150", "train.eval_every=50", "train.eval_size=50",
+               "train.max_minutes=0.75"],
+        needs=["{data}/tinyshakespeare.txt"]),
+    Run("sentiment", "sentiment", "lstm",
+        [*EVAL, 'task.path=["{data}/sentiment/amazon_cells_labelled.txt", "{data}/sentiment/imdb_labelled.txt", '
+         '"{data}/sentiment/yelp_labelled.txt"]', "model.hidden_size=64", "model.embedding_size=64",
+         "model.bidirectional=true", "model.pooling=max", "model.dropout=0.0", "train.steps=1500",
+         "train.weight_decay=1e-4", "train.eval_size=600"],
+        "accuracy", (">=", 0.78),
+        quick=[*QUICK, "train.steps=500"],
+        needs=SENTIMENT_FILES),
+    Run("seq_image_rows", "seq_image", "lstm",
+        [*EVAL, "task.path={fashion}", "task.by=rows", "model.hidden_size=128", "train.batch_size=128",
+         "train.steps=10000", "train.eval_size=10000"],
+        "accuracy", (">=", 0.88),
+        quick=[*QUICK, "train.steps=500", "train.eval_size=1000"],
+        needs=FASHION_FILES),
+    Run("seq_image_pixels", "seq_image", "lstm",
+        [*EVAL, "task.path={fashion}", "task.by=pixels", "model.hidden_size=128", "train.batch_size=64",
+         "train.steps=100000", "train.max_minutes=20", "train.eval_size=10000"],
+        "accuracy", None,
+        quick=[*QUICK, "train.steps=60", "train.eval_every=20", "train.log_every=5", "train.eval_size=200"],
+        needs=FASHION_FILES),
+    Run("reverse", "reverse", "lstm",
+        [*EVAL, "model.hidden_size=128", "model.attention=true", "train.steps=3000", "train.eval_size=2000"],
+        "exact_match", (">=", 0.95),
+        quick=[*QUICK, "train.steps=400", "train.eval_size=500"]),
+    Run("addition", "addition", "lstm",
+        [*EVAL, "model.hidden_size=128", "model.attention=true", "train.batch_size=128", "train.lr=3e-3",
+         "train.schedule=cosine", "train.steps=20000", "train.eval_size=2000"],
+        "exact_match", (">=", 0.95),
+        quick=[*QUICK, "task.max_digits=2", "train.steps=500", "train.eval_size=500"]),
+    Run("number_words", "number_words", "lstm",
+        [*EVAL, "model.hidden_size=128", "train.schedule=cosine", "train.steps=3000", "train.eval_size=1000"],
+        "exact_match", (">=", 0.95),
+        quick=[*QUICK, "train.steps=1500", "train.eval_every=250", "train.eval_size=500", "train.max_minutes=0.75"]),
+    Run("elman_words", "elman_words", "elman_tanh",
+        [*EVAL, "model.hidden_size=20", "task.length=500", "train.lr=3e-3", "train.steps=2000",
+         "train.eval_size=100"],
+        "onset_ratio", (">=", 2.0),
+        quick=[*QUICK, "train.steps=500"]),
+]
+
+EXPERIMENT = Experiment(
+    name="applications",
+    title="Applications of the four topologies",
+    description=(
+        "One task per classic application, each `rnnlab train TASK --model CELL` with the settings below: "
+        "a character language model of Shakespeare (N→N; Karpathy's char-rnn, nats per character), sentence "
+        "sentiment (N→1; the labelled sentences of Kotzias et al. 2015 from Amazon, IMDb and Yelp), "
+        "Fashion-MNIST read row by row and pixel by pixel (N→1; Le, Jaitly & Hinton 2015), reversal of "
+        "strings and addition of numbers written as text (N→M, encoder-decoder with attention; Sutskever et "
+        "al. 2014, Zaremba & Sutskever 2014), numbers spelled out in words (1→N), and Elman's (1990) letter "
+        "prediction in a stream of words, whose error peaks at word onsets (`onset_ratio`: mean error at "
+        "onsets over mean error inside words). Seed 0; `exact_match` counts outputs right in every token."),
+    runs=RUNS,
+    quick_note=("Quick mode changes two tasks, where the full setting shows nothing in a few hundred steps: "
+                "char_lm reads 50 characters a sequence instead of 100, and addition adds numbers of up to two "
+                "digits instead of three."),
+)

@@ -1,0 +1,380 @@
+"""Running an experiment's runs and reporting them: shared by every module of ``rnnlab.reproduce``.
+
+An experiment is a list of ``Run``s, each ``rnnlab train TASK --model CELL --set ...`` with the
+metric it is judged by and the published target (or None: reported only).  ``run_experiment``
+trains them one after the other into
+
+    OUT/EXPERIMENT/RUN/               a run directory (DESIGN.md; RUN is Run.directory), full budget
+    OUT/EXPERIMENT/quick/RUN/         the same run with its quick settings (--quick)
+    OUT/EXPERIMENT/results.json       one object per run: RESULT_KEYS, and ``note`` (why it was skipped,
+                                      or its error), ``settings`` (of the full run), ``quick_changes``
+                                      ("key full → quick"), ``pictures`` (paths from OUT/EXPERIMENT)
+    OUT/EXPERIMENT/report.md          the experiment's section: table, settings, pictures
+
+and ``write_report`` gathers the sections of every experiment found in OUT into OUT/report.md,
+pictures linked relative to it.  Quick runs live apart from full ones so that neither ever
+continues the other (their schedules and evaluation sets differ).
+
+A run directory that already holds the same run is used again: a finished run (its summary
+reached the budget) is read as it is, an unfinished one is resumed, and a longer budget
+(``train.steps``, ``train.max_minutes``) continues it, as ``rnnlab train --resume`` does.  A
+run directory that holds a run with other settings is left alone and reported as an error.
+
+Runs that read files name them with ``{data}`` and ``{fashion}`` in their settings; one whose
+directory was not given, or lacks a file, is skipped and the report says which option gives it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+RESULT_KEYS = ("run", "task", "model", "metric", "value", "target", "met", "steps", "minutes", "run_dir",
+               "quick", "skipped")
+TARGET_OPS = {"<": float.__lt__, "<=": float.__le__, ">=": float.__ge__, ">": float.__gt__}
+BUDGET_KEYS = ("train.steps", "train.max_minutes")  # what may change between sessions of one run
+DATA_OPTIONS = {  # the placeholder in a run's settings -> the option that fills it in
+    "data": "--data DIR (the directory holding tinyshakespeare.txt and sentiment/*.txt)",
+    "fashion": "--fashion DIR (the Fashion-MNIST IDX files, e.g. /usr/share/datasets/fashion-mnist)",
+}
+QUICK_NOTE = "quick budget: targets not expected"
+SMOKE_EVAL_SIZE = 32  # held-out sequences per evaluation under the hidden --steps cap (tests)
+SMOKE_EVAL_EVERY = 10  # steps between evaluations under --steps (the same whatever the cap, so a larger cap resumes)
+_FINISHED_SLACK_SECONDS = 2.0  # a run stopped by max_minutes ends a little before the minute is full
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of an experiment: ``rnnlab train TASK --model CELL --set OVERRIDES``.
+
+    ``overrides`` are ``section.key=value`` settings, in which ``{data}`` and ``{fashion}``
+    stand for the directories given by ``--data`` and ``--fashion``; ``quick`` are applied
+    after them under ``--quick``.  ``target`` is ``(op, value)`` with op one of <, <=, >=, >,
+    or None for a run that is only reported.  ``needs`` are the files the run reads, written
+    with the same placeholders (an IDX file may also be there with .gz appended).  ``directory``
+    names its run directory in OUT/EXPERIMENT (OUT/EXPERIMENT/quick under --quick).
+    """
+
+    name: str
+    task: str
+    model: str
+    overrides: tuple[str, ...]
+    metric: str
+    target: tuple[str, float] | None
+    quick: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    directory: str = ""  # the run directory's name in OUT/EXPERIMENT; default: the name in lower case, dashed
+
+    def __post_init__(self) -> None:
+        for name in ("overrides", "quick", "needs"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not self.directory:
+            object.__setattr__(self, "directory", _slug(self.name))
+        if self.target is not None:
+            op, value = self.target
+            if op not in TARGET_OPS:
+                raise ValueError(f"run {self.name}: target operator must be one of {', '.join(TARGET_OPS)}; got {op!r}")
+            object.__setattr__(self, "target", (op, float(value)))
+
+    @property
+    def sources(self) -> list[str]:
+        """The data options (keys of DATA_OPTIONS) this run needs."""
+        text = " ".join((*self.overrides, *self.needs))
+        return [option for option in DATA_OPTIONS if "{" + option + "}" in text]
+
+    def settings(self, *, quick: bool, data: Path | None = None, fashion: Path | None = None) -> list[str]:
+        """The run's overrides (then its quick ones), ``{data}`` and ``{fashion}`` filled in."""
+        return [_fill(text, data=data, fashion=fashion) for text in (*self.overrides, *(self.quick if quick else ()))]
+
+    def met(self, value: float) -> bool | None:
+        if self.target is None:
+            return None
+        op, bound = self.target
+        return TARGET_OPS[op](float(value), bound)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A published experiment: its runs and a paragraph of Markdown for the report."""
+
+    name: str
+    title: str  # the section's heading, e.g. "Long time lags (Hochreiter & Schmidhuber 1997)"
+    description: str  # Markdown: what is trained, how it is scored
+    runs: tuple[Run, ...] = field(default_factory=tuple)
+    quick_note: str = ""  # Markdown: why quick mode changes a task's settings, where it does
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "runs", tuple(self.runs))
+        names = [run.name for run in self.runs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"experiment {self.name}: run names must differ; got {names}")
+
+
+# ---- running -------------------------------------------------------------------------------------
+
+def run_experiment(experiment: Experiment, out: str | Path, *, quick: bool = False, data: str | Path | None = None,
+                   fashion: str | Path | None = None, steps: int | None = None,
+                   log: Callable[[str], None] | None = None) -> list[dict]:
+    """Train (or reuse) every run of ``experiment`` into OUT/EXPERIMENT and write its results.json
+    and report.md; returns the rows of results.json.  ``steps`` caps every budget and shrinks the
+    evaluations (smoke tests).  Progress goes to ``log`` (default: stderr)."""
+    from .. import runs
+    from ..config import ConfigError
+    from ..data.errors import DataError
+    from ..training.trainer import TrainingError
+
+    log = log or _stderr
+    folder = Path(out) / experiment.name
+    places = {"data": _absolute(data), "fashion": _absolute(fashion)}
+    rows = []
+    for number, run in enumerate(experiment.runs, 1):
+        run_dir = folder / ("quick" if quick else "") / run.directory
+        settings = run.settings(quick=quick, **places)
+        row = {"run": run.name, "task": run.task, "model": run.model, "metric": run.metric, "value": None,
+               "target": None if run.target is None else list(run.target), "met": None, "steps": None,
+               "minutes": None, "run_dir": str(run_dir), "quick": quick, "skipped": False, "note": None,
+               "settings": run.settings(quick=False, **places),
+               "quick_changes": _quick_changes(run, places) if quick else [], "pictures": []}
+        rows.append(row)
+        head = f"[{number}/{len(experiment.runs)}] {experiment.name}: {run.name}"
+        missing = _missing_data(run, places)
+        if missing:
+            row.update(skipped=True, note=missing)
+            log(f"{head}: skipped, {missing}")
+            continue
+        try:
+            config = _configure(run, settings, steps)
+            log(f"{head} ({run.task}, {run.model}; {_budget(config)}{', quick' if quick else ''}) -> {run_dir}")
+            summary, reused = _train_or_reuse(runs, config, run_dir, log)
+        except (ConfigError, DataError, runs.RunError, TrainingError) as error:
+            row["note"] = f"error: {' '.join(str(error).split())}"
+            log(f"{head}: {row['note']}")
+            continue
+        value = summary[run.metric]
+        row.update(value=value, met=run.met(value), steps=summary["step"],
+                   minutes=round(summary["seconds"] / 60, 2), pictures=_pictures(run, run_dir, folder))
+        target = "" if run.target is None else f" (target {run.target[0]} {run.target[1]:g})"
+        log(f"{head}: {run.metric} {value:.4g}{target} after {row['steps']} steps, {_minutes(row['minutes'])} min"
+            + (" (finished before: read its summary.json)" if reused else ""))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (folder / "report.md").write_text(render_section(experiment, rows, base=""))
+    return rows
+
+
+def failed(rows: Sequence[dict]) -> list[str]:
+    """What makes ``rnnlab reproduce`` exit 1, one line each: runs that stopped on an error and, in
+    full mode, missed targets (quick budgets are not expected to reach them)."""
+    problems = []
+    for row in rows:
+        if row["note"] and not row["skipped"]:
+            problems.append(f"{row['run']}: {row['note']}")
+        elif row["met"] is False and not row["quick"]:
+            op, bound = row["target"]
+            problems.append(f"{row['run']}: {row['metric']} {row['value']:.4g} misses {op} {bound:g}")
+    return problems
+
+
+def _configure(run: Run, settings: list[str], steps: int | None):
+    from ..config import apply_overrides, build_config
+
+    config = build_config(run.task, model=run.model, overrides=settings)
+    if steps is not None:  # the hidden --steps cap: a smoke test of the whole pipeline
+        config = apply_overrides(config, [f"train.steps={min(steps, config.train.steps)}",
+                                          f"train.eval_every={min(SMOKE_EVAL_EVERY, config.train.eval_every)}",
+                                          "train.log_every=1",
+                                          f"train.eval_size={min(SMOKE_EVAL_SIZE, config.train.eval_size)}"])
+    return config
+
+
+def _train_or_reuse(runs, config, run_dir: Path, log) -> tuple[dict, bool]:
+    """(summary, whether it was read from a finished run) of ``config`` in ``run_dir``."""
+    if not (run_dir / "config.json").is_file():
+        return runs.train(config, run_dir, log=log), False
+    saved = _flat(runs.load_config(run_dir).to_dict())
+    wanted = _flat(config.to_dict())
+    differ = [key for key in sorted(set(saved) | set(wanted))
+              if key not in BUDGET_KEYS and saved.get(key) != wanted.get(key)]
+    if differ:
+        key = differ[0]
+        raise runs.RunError(f"{run_dir} holds a run with other settings ({key} = {saved.get(key)!r}, not "
+                            f"{wanted.get(key)!r}); remove it or give another --out")
+    summary = _finished(run_dir, config) if saved == wanted else None
+    if summary is not None:
+        return summary, True
+    return runs.train(config, run_dir, resume=True, log=log), False
+
+
+def _finished(run_dir: Path, config) -> dict | None:
+    """The run's summary when it reached its budget (steps, or minutes), else None."""
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text())
+    except ValueError:  # cut short by a crash while written: train on (resume) to write it again
+        return None
+    budget = config.train.max_minutes
+    if summary.get("step", 0) >= config.train.steps or (
+            budget is not None and summary.get("seconds", 0) >= 60 * budget - _FINISHED_SLACK_SECONDS):
+        return summary
+    return None
+
+
+def _missing_data(run: Run, places: dict[str, Path | None]) -> str | None:
+    """Why the run cannot read its data (one line naming the option that gives it), or None."""
+    for option in run.sources:
+        if places[option] is None:
+            return f"needs {DATA_OPTIONS[option]}, not given"
+    for template in run.needs:
+        path = Path(_fill(template, **places))
+        if not (path.exists() or path.with_name(path.name + ".gz").exists()):
+            option = next(o for o in DATA_OPTIONS if "{" + o + "}" in template)
+            return f"needs {path}, which is missing; give {DATA_OPTIONS[option]}"
+    return None
+
+
+def _quick_changes(run: Run, places: dict[str, Path | None]) -> list[str]:
+    """What the quick settings change: ``"train.steps 3000 → 400"``, one per setting."""
+    from ..config import ConfigError, build_config
+
+    try:
+        full = _flat(build_config(run.task, model=run.model, overrides=run.settings(quick=False, **places)).to_dict())
+        quick = _flat(build_config(run.task, model=run.model, overrides=run.settings(quick=True, **places)).to_dict())
+    except ConfigError as error:
+        return [f"(cannot show: {error})"]
+    return [f"{key} {_value(full.get(key))} → {_value(quick.get(key))}"
+            for key in quick if full.get(key) != quick.get(key)]
+
+
+def _pictures(run: Run, run_dir: Path, folder: Path) -> list[str]:
+    """The run's learning curve of its task's main metric, then the task's own pictures,
+    as paths relative to the experiment's folder."""
+    from .. import tasks
+
+    plots = run_dir / "plots"
+    main = f"{tasks.get(run.task).main_metric}.png"
+    curves = {"loss.png", "grad_norm.png", main}
+    found = [plots / main] + sorted(p for p in plots.glob("*.png") if p.name not in curves)
+    return [path.relative_to(folder).as_posix() for path in found if path.is_file()]
+
+
+# ---- the report ----------------------------------------------------------------------------------
+
+def render_section(experiment: Experiment, rows: Sequence[dict], base: str) -> str:
+    """The Markdown section of ``experiment``; picture links are prefixed with ``base``
+    (the path from the report's folder to OUT/EXPERIMENT, "" or "EXPERIMENT/")."""
+    quick = any(row["quick"] for row in rows)
+    lines = [f"## {experiment.title}", "", experiment.description.strip(), ""]
+    if quick:
+        lines += [f"**{QUICK_NOTE[0].upper()}{QUICK_NOTE[1:]}.** Each run trains with the quick settings "
+                  f"listed below; the targets are those of the full runs (`rnnlab reproduce {experiment.name}`)."
+                  + (f" {experiment.quick_note.strip()}" if experiment.quick_note else ""), ""]
+    lines += ["| run | model | metric | value | target | met | steps | minutes |",
+              "| --- | --- | --- | ---: | --- | --- | ---: | ---: |"]
+    for row in rows:
+        target = "reported" if row["target"] is None else f"{row['target'][0]} {row['target'][1]:g}"
+        if row["skipped"]:
+            value, met = "skipped", ""
+        elif row["value"] is None:
+            value, met = "error", ""
+        else:
+            value = f"{row['value']:.4g}"
+            met = "" if row["met"] is None else "yes" if row["met"] else "no" if row["quick"] else "**no**"
+        steps = "" if row["steps"] is None else row["steps"]
+        minutes = "" if row["minutes"] is None else _minutes(row["minutes"])
+        lines.append(f"| {row['run']} | {row['model']} | {row['metric']} | {value} | {target} | {met} | {steps} "
+                     f"| {minutes} |")
+    notes = [row for row in rows if row["note"]]
+    if notes:
+        lines += [""] + [f"- {row['run']}: {'skipped, ' if row['skipped'] else ''}{row['note']}" for row in notes]
+    lines += ["", "Settings of the full runs (`rnnlab train TASK --model MODEL --set ...`):", ""]
+    for row in rows:
+        settings = " ".join(f"`{text}`" for text in row["settings"])
+        lines.append(f"- {row['run']} (`{row['task']}`, `{row['model']}`): {settings}")
+    if quick:
+        lines += ["", "Quick mode changes (full → quick):", ""]
+        lines += [f"- {row['run']}: {', '.join(row['quick_changes']) or 'nothing'}" for row in rows]
+    pictured = [row for row in rows if row["pictures"]]
+    if pictured:
+        lines += ["", "Learning curves of the main metric (held-out: dots) and the tasks' own pictures:", ""]
+        for row in pictured:
+            images = " ".join(f"![{row['run']}: {Path(p).stem}]({base}{p})" for p in row["pictures"])
+            lines += [f"**{row['run']}**", "", images, ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(out: str | Path, experiments: Sequence[Experiment], command: str) -> Path:
+    """OUT/report.md: one section for each of ``experiments`` that has a results.json in OUT."""
+    import torch
+
+    out = Path(out)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = ["# rnnlab: reproduced experiments", "",
+             f"`{command}`, last run {now}; torch {torch.__version__}, threads: {torch.get_num_threads()}. "
+             "Each value is the held-out figure of the run's final checkpoint; minutes are training wall time.",
+             ""]
+    for experiment in experiments:
+        path = out / experiment.name / "results.json"
+        if path.is_file():
+            lines.append(render_section(experiment, json.loads(path.read_text()), base=f"{experiment.name}/"))
+    report = out / "report.md"
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_text("\n".join(lines).rstrip() + "\n")
+    return report
+
+
+def table(rows: Sequence[dict]) -> str:
+    """The rows as the Markdown table the benchmark scripts printed (for stdout)."""
+    section = render_section(Experiment("", "", "", ()), rows, base="")
+    return "\n".join(line for line in section.splitlines() if line.startswith("|")) + "\n"
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _fill(text: str, **places: Path | None) -> str:
+    """``text`` with ``{data}`` and ``{fashion}`` replaced by the directories given (others left as they are;
+    plain replacement, as settings hold TOML tables in braces)."""
+    for option, path in places.items():
+        if path is not None:
+            text = text.replace("{" + option + "}", str(path))
+    return text
+
+
+def _absolute(path: str | Path | None) -> Path | None:
+    return None if path is None else Path(path).expanduser().resolve()
+
+
+def _slug(name: str) -> str:
+    """A run's folder name: ``"adding, LSTM"`` -> ``adding-lstm``."""
+    words = "".join(c.lower() if c.isalnum() or c == "_" else " " for c in name).split()
+    return "-".join(words)
+
+
+def _flat(config: dict) -> dict:
+    """``{"train": {"steps": 3}}`` -> ``{"train.steps": 3}``."""
+    return {f"{section}.{key}": value for section, values in config.items() for key, value in values.items()}
+
+
+def _value(value) -> str:
+    """A setting's value as written in an override (TOML; None as ``none``)."""
+    from ..config import format_override
+
+    return format_override("k", value).partition("=")[2]
+
+
+def _budget(config) -> str:
+    minutes = config.train.max_minutes
+    return f"{config.train.steps} steps" + ("" if minutes is None else f" or {minutes:g} min")
+
+
+def _minutes(minutes: float) -> str:
+    return f"{minutes:.1f}" if minutes >= 1 else f"{minutes:.2f}"
