@@ -11,11 +11,12 @@ from rnnlab import bench
 from rnnlab.bench import Contender, Size, Target
 
 TINY = [Size(batch=2, steps=3, input_size=2, hidden_size=4)]
+TINY_NTM = {"batch_size": 4, "memory_slots": 8, "memory_width": 4, "controller_size": 8}
 
 
 def test_run_bench_writes_json_and_markdown_and_prints_the_table(tmp_path, capsys):
     out = tmp_path / "new" / "dir"  # created, parents too
-    report = bench.run_bench(out, sizes=TINY, repeats=2)
+    report = bench.run_bench(out, sizes=TINY, repeats=2, ntm=TINY_NTM)
 
     printed = capsys.readouterr().out
     assert (out / "bench.md").read_text() == printed
@@ -97,7 +98,7 @@ def test_failing_and_wrong_contenders_are_reported_not_hidden(tmp_path, capsys):
                   Contender("broken", _broken, target=Target("torch.nn.GRU", 1.0)),
                   Contender("shifted", _Shifted, twin="torch.nn.GRU"),
                   Contender("orphan", nn.GRU, twin="broken")]
-    report = bench.run_bench(tmp_path, sizes=TINY, repeats=1, contenders=contenders)
+    report = bench.run_bench(tmp_path, sizes=TINY, repeats=1, contenders=contenders, ntm=False)
     results = {c["name"]: c for c in report["sizes"][0]["contenders"]}
     assert results["torch.nn.GRU"]["error"] is None
     assert results["broken"]["error"] == "ValueError: cannot build"
@@ -109,3 +110,14 @@ def test_failing_and_wrong_contenders_are_reported_not_hidden(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| broken | **FAILED**: ValueError: cannot build |" in printed
     assert "**3 failed**" in printed and "Targets met: 0 of 1." in printed
+
+
+def test_the_ntm_training_throughput_is_measured_and_reported(tmp_path, capsys):
+    report = bench.run_bench(tmp_path, sizes=[], repeats=2, ntm=TINY_NTM)
+    ntm = report["ntm"]
+    assert ntm["batch_size"] == 4 and ntm["memory"] == [8, 4]
+    assert ntm["sequences_per_s"] == pytest.approx(4 / ntm["step_median_s"])
+    assert ntm["target_sequences_per_s"] == 130 and ntm["target_met"] == (ntm["sequences_per_s"] >= 130)
+    printed = capsys.readouterr().out
+    assert "## NTM training, copy task (lengths 1–20, 8 bits)" in printed
+    assert f"**{ntm['sequences_per_s']:,.0f} sequences/s**" in printed

@@ -318,11 +318,12 @@ def machine_info() -> dict:
 
 def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | None = None,
               repeats: int | None = None, contenders: list[Contender] | None = None,
-              stream: TextIO | None = None) -> dict:
+              stream: TextIO | None = None, ntm: bool | dict = True) -> dict:
     """Run the benchmark, print the table to ``stream`` (stdout), write bench.json and bench.md.
 
     ``sizes``, ``repeats`` and ``contenders`` override the defaults of the chosen
-    mode (the tests use tiny sizes).  Returns the report written to bench.json.
+    mode (the tests use tiny sizes); ``ntm`` adds the NTM's training throughput (a dict: other
+    sizes for measure_ntm_training).  Returns the report written to bench.json.
     """
     sizes = [Size(*s) for s in (sizes if sizes is not None else SIZES)]
     repeats = repeats if repeats is not None else (QUICK_REPEATS if quick else FULL_REPEATS)
@@ -349,6 +350,8 @@ def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | N
         description = f"bench {index + 1}/{len(sizes)} {size.label}"
         results = measure_size(size, contenders, repeats, description, peak_memory=not quick)
         report["sizes"].append({**size._asdict(), "label": size.label, "contenders": results})
+    if ntm:
+        report["ntm"] = measure_ntm_training(repeats, **(ntm if isinstance(ntm, dict) else {}))
     report["wall_seconds"] = time.perf_counter() - start
     report["machine"]["load_average_at_end"] = _load_average()
     table = render_markdown(report)
@@ -356,6 +359,47 @@ def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | N
     (out_dir / "bench.md").write_text(table)
     print(table, end="", file=stream or sys.stdout)
     return report
+
+
+# ---- NTM training throughput (issue 5) ----------------------------------------------------------
+
+NTM_REFERENCE_SEQUENCES_PER_S = 13.0  # a PyTorch NTM training one copy sequence at a time, on this machine
+NTM_TARGET_RATIO = 10.0  # rnnlab's batched NTM must train at least this many times as many sequences per second
+
+
+def measure_ntm_training(repeats: int, *, batch_size: int = 32, memory_slots: int = 128, memory_width: int = 20,
+                         controller_size: int = 100) -> dict:
+    """Training sequences per second of rnnlab.NTM on the copy task (lengths 1–20, 8 bits), the paper's
+    model size (LSTM controller of 100, memory 128 × 20, one read and one write head): the median over
+    ``repeats`` full training steps (batch drawn, forward, loss, backward, clipping, Adam) after
+    WARMUP_ROUNDS."""
+    from .memory import NTM
+    from .tasks import create
+    from .training.clipping import clip_gradients
+
+    torch.manual_seed(_SEED)
+    task = create("copy")
+    model = NTM(task.input_size, task.output_size, controller_size=controller_size, memory_slots=memory_slots,
+                memory_width=memory_width)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    generator = torch.Generator().manual_seed(_SEED)
+    times = []
+    for round_ in range(WARMUP_ROUNDS + repeats):
+        batch = task.sample(batch_size, generator)
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        outputs, _ = model(batch.inputs, lengths=batch.lengths)
+        task.loss(outputs, batch).backward()
+        clip_gradients(model.parameters(), "norm", max_norm=10.0, max_value=1.0)
+        optimizer.step()
+        if round_ >= WARMUP_ROUNDS:
+            times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    per_s = batch_size / median
+    target = NTM_TARGET_RATIO * NTM_REFERENCE_SEQUENCES_PER_S
+    return {"batch_size": batch_size, "memory": [memory_slots, memory_width], "controller_size": controller_size,
+            "step_median_s": median, "sequences_per_s": per_s, "reference_sequences_per_s":
+            NTM_REFERENCE_SEQUENCES_PER_S, "target_sequences_per_s": target, "target_met": per_s >= target}
 
 
 def failures(report: dict) -> list[str]:
@@ -419,6 +463,16 @@ def render_markdown(report: dict) -> str:
                           f"{c['tokens_per_s']:,.0f}", _mb(c["peak_bytes"]), _mb(c["saved_bytes"]),
                           _ratio(c["ratio_vs_gru"]), _ratio(c["ratio_vs_twin"]), c["target"] or "", verdict]
             lines.append("| " + " | ".join(row) + " |")
+    if "ntm" in report:
+        n = report["ntm"]
+        met.append(n["target_met"])
+        lines += ["", "## NTM training, copy task (lengths 1–20, 8 bits)", "",
+                  f"rnnlab.NTM, LSTM controller of {n['controller_size']}, memory {n['memory'][0]} × "
+                  f"{n['memory'][1]}, batch {n['batch_size']}: one training step (forward, backward, clipping, "
+                  f"Adam) takes {_ms(n['step_median_s'])} ms, **{n['sequences_per_s']:,.0f} sequences/s**; "
+                  f"target ≥ {n['target_sequences_per_s']:.0f} (10 × the {n['reference_sequences_per_s']:.0f} "
+                  f"sequences/s of a reference implementation training one sequence at a time): "
+                  f"{'yes' if n['target_met'] else '**no**'}."]
     lines += ["", f"Targets met: {sum(m is True for m in met)} of {len(met)}."]
     failed = failures(report)
     if failed:
