@@ -3,20 +3,31 @@
 # here, not in pyproject.toml (which asks for torch>=2.4), so that pip takes the
 # CPU build that lies on this machine's disk instead of a multi-GB CUDA build;
 # override with `make test TORCH=torch==2.6.0` or similar elsewhere.
+# `make report` is `rnnlab reproduce --all --quick` (reproduce-out/report.md); the data of the
+# file-based runs is passed only where it exists (DATA, FASHION), the other runs need none.
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
+DATA ?= ../shared/data
+FASHION ?= /usr/share/datasets/fashion-mnist
+DATA_FLAGS = $(if $(wildcard $(DATA)),--data $(DATA)) $(if $(wildcard $(FASHION)),--fashion $(FASHION))
 
-.PHONY: report test bench-full
+.PHONY: report test bench bench-full reproduce-full
 report: $(VENV)/.installed
-	$(BIN)/rnnlab bench --quick --out bench-out
+	$(BIN)/rnnlab reproduce --all --quick $(DATA_FLAGS)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
+bench: $(VENV)/.installed
+	$(BIN)/rnnlab bench --quick --out bench-out
+
 bench-full: $(VENV)/.installed
 	$(BIN)/rnnlab bench --out bench-out
+
+reproduce-full: $(VENV)/.installed
+	$(BIN)/rnnlab reproduce --all $(DATA_FLAGS)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

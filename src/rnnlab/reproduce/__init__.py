@@ -58,15 +58,16 @@ def main(names: Sequence[str], out: str | Path, *, quick: bool = False, data: st
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     experiments = [get(name) for name in names]
     problems = []
-    threads = torch.get_num_threads()
+    threads, note = torch.get_num_threads(), ""
     if quick and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(QUICK_THREADS)
+        note = f"Quick runs train with {QUICK_THREADS} thread (OMP_NUM_THREADS=N to change it)."
     try:
         for experiment in experiments:
             rows = run_experiment(experiment, out, quick=quick, data=data, fashion=fashion, steps=steps, log=log)
             print(f"\n{experiment.title}{f' ({QUICK_NOTE})' if quick else ''}\n\n{table(rows)}", flush=True)
             problems += [f"{experiment.name}: {problem}" for problem in failed(rows)]
-        report = write_report(out, [get(name) for name in available()], command)
+        report = write_report(out, [get(name) for name in available()], command, note)
     finally:
         torch.set_num_threads(threads)
     log(f"report: {report}")

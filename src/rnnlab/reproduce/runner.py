@@ -308,16 +308,17 @@ def render_section(experiment: Experiment, rows: Sequence[dict], base: str) -> s
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_report(out: str | Path, experiments: Sequence[Experiment], command: str) -> Path:
-    """OUT/report.md: one section for each of ``experiments`` that has a results.json in OUT."""
+def write_report(out: str | Path, experiments: Sequence[Experiment], command: str, note: str = "") -> Path:
+    """OUT/report.md: one section for each of ``experiments`` that has a results.json in OUT;
+    ``note`` (Markdown) follows the first paragraph."""
     import torch
 
     out = Path(out)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = ["# rnnlab: reproduced experiments", "",
              f"`{command}`, last run {now}; torch {torch.__version__}, threads: {torch.get_num_threads()}. "
-             "Each value is the held-out figure of the run's final checkpoint; minutes are training wall time.",
-             ""]
+             "Each value is the held-out figure of the run's final checkpoint; minutes are training wall time."
+             + (f" {note.strip()}" if note else ""), ""]
     for experiment in experiments:
         path = out / experiment.name / "results.json"
         if path.is_file():
