@@ -61,3 +61,22 @@ def test_ntm_learns_copy_of_short_sequences(tmp_path):
     # measured 0.094; chance is 12 (half of the 24 bits of a mean sequence).  A feed-forward controller
     # can only copy through the memory, so this checks the heads; an LSTM controller needs more steps.
     assert summary["bit_errors_per_sequence"] < 0.5
+
+
+def test_eval_plots_draw_the_ntm_trace_at_a_chosen_length(tmp_path, capsys):
+    """Issue 5's pictures: the trace after training in RUN/plots, and at another length from `rnnlab eval --plots`."""
+    run = tmp_path / "run"
+    assert cli.main(["train", "copy", "--model", "ntm", "--steps", "2", "--out", str(run),
+                     *_sets(TINY + NTM_TASKS["copy"])]) == 0
+    assert (run / "plots" / "ntm_trace.png").read_bytes()[:4] == b"\x89PNG"
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    capsys.readouterr()
+    assert cli.main(["eval", str(run), "--set", "task.min_length=6", "--set", "task.max_length=6", "--plots"]) == 0
+    directory = run / "plots" / "eval-task.min_length=6,task.max_length=6"
+    assert runs.eval_plots_directory(run, ["task.min_length=6", "task.max_length=6"]) == directory
+    assert runs.eval_plots_directory(run) == run / "plots" / "eval"
+    assert f"plots: {directory}\n" in capsys.readouterr().err
+    assert sorted(p.name for p in directory.iterdir()) == ["ntm_trace.png"]
+    assert (directory / "ntm_trace.png").read_bytes()[:4] == b"\x89PNG"
+    after = sorted(p.relative_to(run) for p in run.rglob("*") if directory not in (p, *p.parents))
+    assert after == before  # nothing else in the run directory changed

@@ -6,7 +6,7 @@ done elsewhere (``runs.py`` for train and eval, ``reproduce/`` for reproduce, ``
     rnnlab train TASK [--model NAME] [--config FILE.toml] [--set key=value ...]
                       [--steps N] [--seed S] [--out DIR] [--resume] [--device cpu|cuda|auto]
                       [--tensorboard] [--nproc N]
-    rnnlab eval RUN_DIR [--set key=value ...] [--json]
+    rnnlab eval RUN_DIR [--set key=value ...] [--json] [--plots]
     rnnlab sample RUN_DIR [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]
                                        text from a language-model run (char_lm, word_lm)
     rnnlab reproduce [EXPERIMENT ... | --all] [--quick] [--out DIR] [--data DIR] [--fashion DIR]
@@ -98,9 +98,13 @@ def _eval(args: argparse.Namespace, parser: _Parser) -> int:
     from .config import ConfigError
 
     try:
-        summary = runs.evaluate(args.run_dir, args.set or (), log=lambda line: print(line, file=sys.stderr))
+        summary = runs.evaluate(args.run_dir, args.set or (), log=lambda line: print(line, file=sys.stderr),
+                                plots=args.plots)
     except (ConfigError, runs.RunError) as error:
         parser.error(_one_line(error))
+    plots = runs.eval_plots_directory(args.run_dir, args.set or ())
+    if args.plots and plots.is_dir():
+        print(f"plots: {plots}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
     else:
@@ -190,6 +194,9 @@ def build_parser() -> _Parser:
     eval_.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="evaluate with other task settings, e.g. task.length=200 (repeatable)")
     eval_.add_argument("--json", action="store_true", help="print the metrics as one JSON object (summary.json's keys)")
+    eval_.add_argument("--plots", action="store_true",
+                       help="also draw the task's and the model's pictures of the first held-out sequence into "
+                            "RUN_DIR/plots/eval-...")
     eval_.set_defaults(run=partial(_eval, parser=eval_))
 
     sample_ = commands.add_parser("sample", help="generate text with a language-model run (char_lm, word_lm)")

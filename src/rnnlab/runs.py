@@ -7,10 +7,12 @@ the tests.  A run directory (DESIGN.md, contract):
     RUN_DIR/metrics.jsonl   one JSON object per logged step
     RUN_DIR/summary.json    final evaluation metrics (same keys as `rnnlab eval --json`)
     RUN_DIR/checkpoints/    weights and trainer state, written atomically
+    RUN_DIR/plots/          learning curves and pictures; plots/eval-<overrides>/ from `rnnlab eval --plots`
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Callable, Sequence
@@ -169,17 +171,38 @@ def _quiet(line: str) -> None:
     """The log of processes other than the main one."""
 
 
-def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callable[[str], None] = print) -> dict:
+def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callable[[str], None] = print,
+             plots: bool = False) -> dict:
     """The metrics of a run's newest good checkpoint on its task's held-out set, with the keys of
-    summary.json; ``overrides`` (``--set``) may change the task's settings, e.g. a longer sequence."""
+    summary.json; ``overrides`` (``--set``) may change the task's settings, e.g. a longer sequence.
+
+    With ``plots``, also the task's and the model's pictures of the first held-out batch (where they
+    have them, e.g. the NTM's weightings) in ``eval_plots_directory(run_dir, overrides)``, created
+    when there is something to draw; nothing else in the run directory is touched."""
     run_dir = Path(run_dir)
     config = apply_overrides(load_config(run_dir), overrides)
     task = build_task(config)
     trainer = Trainer(build_model(config, task), task, config.train, run_dir, log=log)
     if trainer.load_latest() is None:
         raise RunError(f"{run_dir} has no usable checkpoint")
-    return trainer.summary(trainer.evaluate())
+    summary = trainer.summary(trainer.evaluate())
+    if plots and not trainer.figures(eval_plots_directory(run_dir, overrides)):
+        log(f"no pictures: neither task {config.task} nor model {config.model.name} draws any")
+    return summary
 
+
+_MAX_SLUG = 120  # characters of the overrides in the name of an eval's plots directory
+
+
+def eval_plots_directory(run_dir: str | Path, overrides: Sequence[str] = ()) -> Path:
+    """RUN_DIR/plots/eval-<the overrides>, where ``evaluate(..., plots=True)`` draws: e.g.
+    ["task.max_length=40"] -> RUN_DIR/plots/eval-task.max_length=40, and RUN_DIR/plots/eval without
+    overrides.  The overrides are joined with "," and every character other than letters, digits and
+    ``._=,+-`` becomes "_"; a name longer than ``_MAX_SLUG`` characters is cut and ends with a hash."""
+    slug = ",".join("".join(c if c.isalnum() or c in "._=,+-" else "_" for c in text.strip()) for text in overrides)
+    if len(slug) > _MAX_SLUG:
+        slug = f"{slug[: _MAX_SLUG - 9]}-{hashlib.sha1(slug.encode()).hexdigest()[:8]}"
+    return Path(run_dir) / "plots" / (f"eval-{slug}" if slug else "eval")
 
 
 def sample(run_dir: str | Path, prime: str | None = None, length: int = 200, temperature: float = 1.0,

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
@@ -118,6 +119,8 @@ class NTM(nn.Module):
         return_weights: also return an ``NTMTrace`` of the weightings at every step.
         Returns (y (T, B, O), final NTMState), or (y, state, trace).
     ``step(x_t, state) -> (y_t, state)``: one step, x_t (B, I).
+    ``figures(batch, directory)``: a picture of the first sequence of a batch, inputs, targets,
+        outputs and the weightings over time (Graves et al. 2014, Figures 4 and 6; pictures.py).
     """
 
     def __init__(self, input_size: int, output_size: int, controller: str = "lstm", controller_size: int = 100,
@@ -306,6 +309,44 @@ class NTM(nn.Module):
         stacked = torch.stack(all_weights)  # (T, B, H, N)
         read_weights, write_weights = stacked.split([self.read_heads, self.write_heads], dim=2)
         return y, final, NTMTrace(read_weights, write_weights)
+
+    # ---- pictures -----------------------------------------------------------------------------
+    def figures(self, batch, directory: str | Path, *, name: str = "ntm_trace") -> list[Path]:
+        """``<name>.png`` in ``directory`` (created): the inputs, targets, outputs σ(y) and the read and
+        write weightings over time of the first sequence of ``batch`` (a ``tasks.Batch`` with vector
+        inputs), up to its length, as in Graves et al. (2014), Figures 4 and 6 (``pictures.plot_trace``).
+        Returns the files written.
+
+        The targets are read as the bit-vector tasks lay them out (tasks/bits.py): (T, B, O + 1), O target
+        bits and the scored flag last; targets (T, B, O) are all scored, and targets of any other shape
+        are left out of the picture.  The model runs in eval mode without a graph; its mode is restored."""
+        from .pictures import plot_trace
+
+        steps = batch.inputs.shape[0] if batch.lengths is None else int(batch.lengths[0])
+        weight = self.output.weight
+        x = batch.inputs[:steps, :1].to(weight.device, weight.dtype)  # (T, 1, I)
+        training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                y, _, trace = self(x, return_weights=True)  # y (T, 1, O)
+        finally:
+            self.train(training)
+        O = self.output_size
+        targets, scored = batch.targets[:steps, 0], None  # (T, O + 1) for the bit-vector tasks
+        if targets.dim() == 2 and targets.shape[1] in (O, O + 1) and targets.is_floating_point():
+            if targets.shape[1] == O + 1:
+                scored = targets[:, O] == 1  # (T,)
+            targets = targets[:, :O]  # (T, O)
+        else:
+            targets = None
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        title = (f"Neural Turing Machine, first sequence of the batch: {steps} steps, memory "
+                 f"{self.memory_slots} × {self.memory_width}, controller {self.controller_name}")
+        path = plot_trace(x[:, 0], targets, torch.sigmoid(y[:, 0]), scored, trace.write_weights[:, 0],
+                          trace.read_weights[:, 0], directory / f"{name}.png", title)
+        return [path]
 
 
 def _final_steps(lengths, steps: int, batch: int) -> dict[int, Tensor]:

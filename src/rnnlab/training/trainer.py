@@ -8,6 +8,8 @@ Contract with its collaborators (DESIGN.md: "the trainer never knows which task 
     task.eval_set(size, seed) -> list[Batch]               a fixed held-out set
     task.loss(outputs, batch), task.metrics(outputs, batch)
     task.main_metric, task.main_metric_goal ("min" | "max")
+    optional pictures, where they exist:                   written to RUN_DIR/plots after training
+        task.figures(outputs, batch, directory) -> [paths], model.figures(batch, directory) -> [paths]
 
 Each step: a fresh batch, forward, loss, backward through time (whole sequences,
 or truncated BPTT: chunks of ``tbptt`` steps, the state carried from chunk to chunk
@@ -273,20 +275,24 @@ class Trainer:
     # ---- evaluation ----------------------------------------------------------------------------
     def evaluate(self) -> dict[str, float]:
         """Metrics on the task's held-out set, averaged over sequences."""
-        if self._eval_set is None:  # built and moved to the model's device and dtype once
-            self._eval_set = [self._prepare(b) for b in self.task.eval_set(self.settings.eval_size,
-                                                                            seed=self.settings.seed + 2)]
         self.model.eval()
         totals: dict[str, float] = {}
         count = 0
         with torch.no_grad():
-            for batch in self._eval_set:
+            for batch in self._held_out():
                 m = self.task.metrics(self._run(batch, train=False)[0], batch)
                 n = m.pop("count")
                 count += n
                 for k, v in m.items():
                     totals[k] = totals.get(k, 0.0) + v * n
         return {k: v / count for k, v in totals.items()}
+
+    def _held_out(self) -> list:
+        """The task's held-out batches, built and moved to the model's device and dtype once."""
+        if self._eval_set is None:
+            self._eval_set = [self._prepare(b) for b in self.task.eval_set(self.settings.eval_size,
+                                                                            seed=self.settings.seed + 2)]
+        return self._eval_set
 
     def _improved(self, value: float) -> bool:
         best = self.state.best
@@ -339,20 +345,30 @@ class Trainer:
         if self.main:
             ckpt.write_text_atomically(self.run_dir / "summary.json", json.dumps(summary, indent=1))
             plot_learning_curves(self.run_dir, self.task.main_metric)
-            self._task_figures()
+            self.figures()
         return summary
 
-    def _task_figures(self) -> None:
-        """The task's own pictures (``task.figures(outputs, batch, directory)``, where a task has them)
-        of the model on the first held-out batch, in RUN_DIR/plots."""
-        figures = getattr(self.task, "figures", None)
-        if figures is None:
-            return
+    def figures(self, directory: str | Path | None = None) -> list[Path]:
+        """The pictures of the model on the first held-out batch, in ``directory`` (default RUN_DIR/plots):
+        the task's own (``task.figures(outputs, batch, directory)``) and the model's (``model.figures(batch,
+        directory)``, e.g. the NTM's weightings), where they have them.  Returns the files written; the directory
+        is created only when there is something to draw."""
+        directory = self.run_dir / "plots" if directory is None else Path(directory)
+        task_figures = getattr(self.task, "figures", None)
+        model_figures = getattr(self.model, "figures", None)
+        if task_figures is None and model_figures is None:
+            return []
+        directory.mkdir(parents=True, exist_ok=True)
         self.model.eval()
-        batch = self._eval_set[0]
-        with torch.no_grad():
-            outputs = self._run(batch, train=False)[0]
-        figures(outputs, batch, self.run_dir / "plots")
+        batch = self._held_out()[0]
+        written = []
+        if task_figures is not None:
+            with torch.no_grad():
+                outputs = self._run(batch, train=False)[0]
+            written += task_figures(outputs, batch, directory) or []
+        if model_figures is not None:
+            written += model_figures(batch, directory) or []
+        return written
 
     def summary(self, metrics: dict[str, float]) -> dict:
         """The keys of summary.json (and of ``rnnlab eval --json``): progress, then the evaluation metrics."""

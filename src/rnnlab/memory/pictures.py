@@ -1,0 +1,165 @@
+"""Pictures of a Neural Turing Machine at work: what it reads, what it answers, where its heads look.
+
+The figure of Graves, Wayne & Danihelka (2014), "Neural Turing Machines", arXiv:1410.5401,
+Figures 4 and 6 (copy and repeat copy): time on the x axis of every panel,
+
+    inputs              the input vectors x_t                          channel × time
+    targets             the target bits, where they are scored         bit × time
+    outputs             σ(y_t), the network's answer                   bit × time
+    write weighting w   one heatmap per write head: w_t^w(i)            memory location × time
+    read weighting      one heatmap per read head: w_t^r(i)             memory location × time
+
+on one grey scale from 0 (white) to 1 (black): bits, probabilities and weightings all live in
+[0, 1], so one colour bar reads every panel.  Red dashed lines bound the scored steps (the
+answer phase of copy); targets and outputs outside them are drawn in a pale tint, as the task
+ignores them.  The title of the outputs panel counts the wrong bits (σ(y) on the wrong side of ½).
+
+Where this departs from the paper's figure: the paper's middle row (the add vectors a_t and the
+read vectors r_t) is not drawn, as ``NTM.forward(..., return_weights=True)`` records the
+weightings only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+USED_WEIGHT = 0.01
+"""A memory location counts as used when some head gives it at least this weight at some step."""
+UNSCORED_TINT = "#dbe7f3"
+"""The colour of targets and outputs at steps the task does not score."""
+
+
+def _array(name: str, value, dims: int) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().float().numpy()
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim != dims:
+        raise ValueError(f"plot_trace expects {name} with {dims} dimensions; got shape {array.shape}")
+    return array
+
+
+def shown_locations(weights: np.ndarray, max_slots: int) -> tuple[int, int]:
+    """(first, last) memory location to draw, inclusive, for weightings (T, H, N) of every head.
+
+    All N locations when N <= ``max_slots``; else the span from the lowest to the highest location
+    that some head ever weights by ``USED_WEIGHT`` or more, when it fits in ``max_slots`` rows;
+    else the first ``max_slots`` locations."""
+    slots = weights.shape[-1]
+    if slots <= max_slots:
+        return 0, slots - 1
+    used = np.flatnonzero(weights.max(axis=(0, 1)) >= USED_WEIGHT)  # (locations used,)
+    if len(used) and used[-1] - used[0] < max_slots:
+        return int(used[0]), int(used[-1])
+    return 0, max_slots - 1
+
+
+def _scored_runs(scored: np.ndarray) -> list[tuple[int, int]]:
+    """[(first, last)] steps of each run of consecutive scored steps."""
+    edges = np.diff(np.concatenate([[0], scored.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
+
+
+def plot_trace(inputs, targets, outputs, scored, write_weights, read_weights, path: str | Path,
+               title: str = "", *, max_slots: int = 128) -> Path:
+    """Write a PNG of one sequence to ``path`` (module docstring) and return the path.
+
+    Args:
+        inputs: (T, I) the input vectors x_t.
+        targets: (T, O) the target bits, or None for no targets panel.
+        outputs: (T, O) the output probabilities σ(y_t) (not logits).
+        scored: (T,) bool, the steps whose output is scored; None when every step is.
+        write_weights: (T, W, N) the write heads' weightings w_t^w.
+        read_weights: (T, R, N) the read heads' weightings w_t^r.
+        path: the PNG to write (its directory must exist).
+        title: the figure's title.
+        max_slots: at most this many memory locations are drawn (``shown_locations``).
+    """
+    inputs = _array("inputs", inputs, 2)
+    outputs = _array("outputs", outputs, 2)
+    write_weights = _array("write_weights", write_weights, 3)
+    read_weights = _array("read_weights", read_weights, 3)
+    steps = inputs.shape[0]
+    if steps < 1:
+        raise ValueError("plot_trace expects at least one time step; got T = 0")
+    targets = None if targets is None else _array("targets", targets, 2)
+    scored = np.ones(steps, dtype=bool) if scored is None else _array("scored", scored, 1).astype(bool)
+    checks = [("outputs", outputs.shape[0]), ("scored", scored.shape[0]), ("write_weights", write_weights.shape[0]),
+              ("read_weights", read_weights.shape[0])] + ([] if targets is None else [("targets", targets.shape[0])])
+    for name, length in checks:
+        if length != steps:
+            raise ValueError(f"plot_trace expects every argument over the same T = {steps} steps as inputs; "
+                             f"{name} has {length}")
+    if targets is not None and targets.shape != outputs.shape:
+        raise ValueError(f"plot_trace expects targets of the shape of outputs {outputs.shape}; got {targets.shape}")
+    if write_weights.shape[2] != read_weights.shape[2]:
+        raise ValueError(f"plot_trace expects read and write weightings over the same N locations; got "
+                         f"{read_weights.shape[2]} and {write_weights.shape[2]}")
+    if isinstance(max_slots, bool) or not isinstance(max_slots, int) or max_slots < 1:
+        raise ValueError(f"max_slots must be a positive int; got {max_slots!r}")
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    slots = write_weights.shape[2]
+    first, last = shown_locations(np.concatenate([write_weights, read_weights], axis=1), max_slots)
+    rows = last - first + 1
+    location_label = "memory location" if rows == slots else f"memory location\n({first}–{last} of {slots})"
+    unscored = ~scored[None, :]  # (1, T)
+    wrong = int(((outputs > 0.5) != (targets > 0.5))[scored].sum()) if targets is not None else None
+    scored_bits = int(scored.sum()) * outputs.shape[1]
+
+    def unscored_hidden(image):  # (O, T) with the unscored steps masked: drawn in UNSCORED_TINT
+        return np.ma.masked_where(np.broadcast_to(unscored, image.shape), image)
+
+    # (title, image (rows, T), first row's label, y label)
+    panels = [("inputs", inputs.T, 0, "channel")]
+    if targets is not None:
+        note = "" if scored.all() else " (pale: not scored; red dashes bound the scored steps)"
+        panels.append((f"targets{note}", unscored_hidden(targets.T), 0, "bit"))
+    outputs_title = "outputs σ(y)" if wrong is None else \
+        f"outputs σ(y): {wrong} wrong of {scored_bits} scored bits"
+    panels.append((outputs_title, unscored_hidden(outputs.T), 0, "bit"))
+    for kind, weights in (("write", write_weights), ("read", read_weights)):
+        heads = weights.shape[1]
+        for h in range(heads):
+            name = f"{kind} weighting" + (f", head {h + 1} of {heads}" if heads > 1 else "")
+            panels.append((name, weights[:, h, first : last + 1].T, first, location_label))
+
+    def height(lines: int) -> float:  # inches: bit panels small, memory panels tall enough for their rows
+        if lines <= 32:
+            return float(np.clip(0.1 * lines + 0.6, 0.9, 2.0))
+        return float(np.clip(0.025 * lines + 1.0, 1.6, 4.2))
+
+    heights = [height(image.shape[0]) for _, image, _, _ in panels]
+    width = float(np.clip(3.0 + 0.06 * steps, 8.0, 24.0))
+    fig, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(width, sum(heights) + 1.2),
+                             gridspec_kw={"height_ratios": heights}, layout="constrained", squeeze=False)
+    axes = axes[:, 0]
+    cmap = plt.get_cmap("gray_r").with_extremes(bad=UNSCORED_TINT)
+    runs = _scored_runs(scored) if not scored.all() else []
+    for ax, (name, image, start, ylabel) in zip(axes, panels):
+        lines = image.shape[0]
+        picture = ax.imshow(image, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest",
+                            extent=(-0.5, steps - 0.5, start + lines - 0.5, start - 0.5))
+        ax.set_title(name, loc="left", fontsize=10)
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.tick_params(labelsize=8)
+        for begin, end in runs:
+            for edge in (begin - 0.5, end + 0.5):
+                ax.axvline(edge, color="tab:red", linestyle="--", linewidth=0.8)
+    axes[-1].set_xlabel("time")
+    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+    colorbar = fig.colorbar(picture, ax=list(axes), shrink=0.5, aspect=30, pad=0.01)
+    colorbar.set_label("bit, probability or weighting (0 white, 1 black)", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
