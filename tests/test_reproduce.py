@@ -1,6 +1,8 @@
-"""`rnnlab reproduce`: the registry, the report and results.json, skipped data runs, resume, exit codes.
+"""`rnnlab reproduce`: the registry, the report and results.json, skipped data runs, resume, exit codes,
+evaluations of trained runs at other settings.
 
-Every run here trains two or three steps (the hidden ``--steps`` cap), so no target is expected.
+Every run here trains two or three steps (the hidden ``--steps`` cap), or none (runs.train replaced by a
+stand-in), so no target is expected.
 """
 
 import dataclasses
@@ -11,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from rnnlab import cli, reproduce, runs
-from rnnlab.config import build_config
-from rnnlab.reproduce import applications, long_time_lags
+from rnnlab.config import apply_overrides, build_config
+from rnnlab.reproduce import Evaluation, applications, long_time_lags, ntm
 
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 
@@ -39,26 +41,44 @@ def _write_data(directory: Path) -> Path:
 
 
 def test_registry_lists_the_experiments():
-    assert reproduce.available() == ["long_time_lags", "applications"]
+    assert reproduce.available() == ["long_time_lags", "applications", "ntm"]
     assert reproduce.get("long_time_lags") is long_time_lags.EXPERIMENT
     assert [run.name for run in reproduce.get("applications").runs] == [
         "char_lm", "sentiment", "seq_image_rows", "seq_image_pixels", "reverse", "addition", "number_words",
         "elman_words"]
-    with pytest.raises(ValueError, match="unknown experiment 'nope'; available: long_time_lags, applications"):
+    assert reproduce.get("ntm") is ntm.EXPERIMENT
+    assert [run.name for run in ntm.EXPERIMENT.runs] == [
+        f"{task}, {model}" for task in ("copy", "repeat copy", "associative recall", "ngrams", "priority sort")
+        for model in ("NTM", "LSTM")]
+    with pytest.raises(ValueError, match="unknown experiment 'nope'; available: long_time_lags, applications, ntm"):
         reproduce.get("nope")
 
 
 @pytest.mark.parametrize("run", [run for name in reproduce.available() for run in reproduce.get(name).runs],
                          ids=lambda run: run.name)
-def test_every_run_has_valid_full_and_quick_settings(run):
+def test_every_run_and_evaluation_has_valid_full_and_quick_settings(run):
     full = build_config(run.task, model=run.model, overrides=run.settings(quick=False, data=Path("d"),
                                                                            fashion=Path("f")))
     quick = build_config(run.task, model=run.model, overrides=run.settings(quick=True, data=Path("d"),
                                                                            fashion=Path("f")))
-    assert run.metric in ("mse", "accuracy", "nats_per_char", "exact_match", "onset_ratio")
+    assert run.metric in ("mse", "accuracy", "nats_per_char", "exact_match", "onset_ratio", "bit_errors_per_sequence",
+                          "bits_per_sequence", "excess_bits_per_sequence")
     assert quick.train.steps <= 1500 and quick.train.max_minutes <= 1.0  # quick means quick
     assert quick.train.eval_every < quick.train.steps  # a learning curve, not one point
-    assert full.model == quick.model  # quick mode never changes the network
+    if run.model == "ntm":  # quick mode gives the NTM a smaller memory, and changes nothing else of the network
+        assert quick.model.options == {**full.model.options, "memory_slots": 32}
+        assert dataclasses.replace(full.model, options=quick.model.options) == quick.model
+    else:
+        assert full.model == quick.model  # quick mode never changes the network
+    configs = [full, quick]
+    for evaluation in run.evaluations:  # each evaluation is a valid setting of the trained run
+        configs += [apply_overrides(full, evaluation.settings(quick=False)),
+                    apply_overrides(quick, evaluation.settings(quick=True))]
+    for config in configs:
+        if not run.sources:  # a task that reads files is built when they are there
+            runs.build_task(config)
+        if run.model == "ntm" and hasattr(config.task_config, "max_length"):  # the sequence fits in the memory
+            assert config.task_config.max_length <= config.model.options["memory_slots"]
 
 
 def test_quick_run_writes_the_report_and_a_second_run_reuses_it(tmp_path, capsys, monkeypatch):
@@ -170,9 +190,9 @@ def test_data_runs_read_the_given_directory(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("argv, message", [
     (["reproduce", "nope"], "rnnlab reproduce: error: unknown experiment 'nope'; available: long_time_lags, "
-                            "applications\n"),
+                            "applications, ntm\n"),
     (["reproduce"], "rnnlab reproduce: error: give EXPERIMENT names or --all; available: long_time_lags, "
-                    "applications\n"),
+                    "applications, ntm\n"),
     (["reproduce", "--all", "applications"], "rnnlab reproduce: error: give EXPERIMENT names or --all, not both\n"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
@@ -182,3 +202,143 @@ def test_bad_arguments_are_one_line_and_exit_2(argv, message, capsys, tmp_path, 
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == message
     assert not (tmp_path / "reproduce-out").exists()
+
+
+# ---- evaluations of trained runs at other settings ------------------------------------------------
+
+def test_evaluations_add_rows_with_the_pictures_drawn_at_their_settings(tmp_path, monkeypatch, capsys):
+    _only(monkeypatch, ntm, "copy, NTM", "copy, LSTM")
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "ntm", "--quick", "--steps", "2", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "[1/2] ntm: copy, NTM at length 10 (task.min_length=10 task.max_length=10): bit_errors_per_sequence" in err
+
+    results = {r["run"]: r for r in _results(out, "ntm")}
+    assert list(results) == ["copy, NTM", "copy, NTM at length 10", "copy, NTM at length 20",
+                             "copy, NTM at length 30", "copy, LSTM", "copy, LSTM at length 10"]
+    parent, longer = results["copy, NTM"], results["copy, NTM at length 10"]
+    assert "evaluation" not in parent and longer["evaluation"] == "length 10"
+    assert set(reproduce.RESULT_KEYS) | {"note", "settings", "quick_changes", "pictures"} <= set(longer)
+    assert {key: longer[key] for key in ("task", "model", "metric", "steps", "minutes", "run_dir", "quick")} == {
+        key: parent[key] for key in ("task", "model", "metric", "steps", "minutes", "run_dir", "quick")}
+    assert longer["target"] == ["<=", 1.0] and isinstance(longer["met"], bool) and longer["value"] > 0
+    assert results["copy, NTM at length 20"]["target"] is None and results["copy, NTM at length 20"]["met"] is None
+    assert longer["settings"] == ["task.min_length=40", "task.max_length=40"]  # those of the full evaluation
+    assert longer["quick_changes"] == ["task.min_length 40 → 10", "task.max_length 40 → 10"]
+    assert longer["pictures"] == ["quick/copy-ntm/plots/eval-task.min_length=10,task.max_length=10/ntm_trace.png"]
+    assert "quick/copy-ntm/plots/ntm_trace.png" in parent["pictures"]  # the trace at the training lengths
+    assert results["copy, LSTM at length 10"]["pictures"] == [] and results["copy, LSTM at length 10"]["value"] > 0
+
+    report = (out / "report.md").read_text()
+    assert "| copy, NTM at length 10 | ntm | bit_errors_per_sequence |" in report
+    assert "- copy, NTM, evaluated at: `task.min_length=40` `task.max_length=40`" in report  # the full settings
+    assert "- copy, NTM at length 10: task.min_length 40 → 10, task.max_length 40 → 10" in report
+    pictures = IMAGE.findall(report)
+    assert "ntm/quick/copy-ntm/plots/eval-task.min_length=30,task.max_length=30/ntm_trace.png" in pictures
+    assert all((out / picture).is_file() for picture in pictures)
+    section = (out / "ntm" / "report.md").read_text()
+    assert all((out / "ntm" / picture).is_file() for picture in IMAGE.findall(section))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(runs, "train", no_training)  # a finished run is evaluated again, not trained
+    assert cli.main(["reproduce", "ntm", "--quick", "--steps", "2", "--out", str(out)]) == 0
+    assert [r["value"] for r in _results(out, "ntm")] == [r["value"] for r in results.values()]
+
+
+def _stand_ins(monkeypatch, value=3.0):
+    """runs.train and runs.evaluate replaced: a summary with ``value`` for every metric, and one picture."""
+    calls = []
+
+    def train(config, run_dir, **kwargs):
+        calls.append(("train", Path(run_dir).name))
+        return {"step": 5, "skipped_steps": 0, "seconds": 6.0, "bit_errors_per_sequence": value,
+                "bits_per_sequence": value}
+
+    def evaluate(run_dir, overrides=(), *, log=print, plots=False):
+        calls.append(("evaluate", tuple(overrides)))
+        assert plots
+        directory = runs.eval_plots_directory(run_dir, overrides)
+        directory.mkdir(parents=True)
+        (directory / "ntm_trace.png").write_bytes(b"\x89PNG")
+        return {"step": 5, "skipped_steps": 0, "seconds": 6.0, "bit_errors_per_sequence": value + 1,
+                "bits_per_sequence": value + 1}
+
+    monkeypatch.setattr(runs, "train", train)
+    monkeypatch.setattr(runs, "evaluate", evaluate)
+    return calls
+
+
+def test_full_mode_evaluations_are_judged_by_their_targets(tmp_path, monkeypatch, capsys):
+    _only(monkeypatch, ntm, "copy, NTM")
+    calls = _stand_ins(monkeypatch, value=0.05)
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "ntm", "--out", str(out)]) == 1  # length 40: 1.05 misses <= 1
+    assert calls == [("train", "copy-ntm"), ("evaluate", ("task.min_length=40", "task.max_length=40")),
+                     ("evaluate", ("task.min_length=80", "task.max_length=80")),
+                     ("evaluate", ("task.min_length=120", "task.max_length=120"))]
+    results = _results(out, "ntm")
+    assert [(r["run"], r["value"], r["met"], r["steps"], r["minutes"]) for r in results] == [
+        ("copy, NTM", 0.05, True, 5, 0.1), ("copy, NTM at length 40", 1.05, False, 5, 0.1),
+        ("copy, NTM at length 80", 1.05, None, 5, 0.1), ("copy, NTM at length 120", 1.05, None, 5, 0.1)]
+    assert results[3]["pictures"] == ["copy-ntm/plots/eval-task.min_length=120,task.max_length=120/ntm_trace.png"]
+    report = (out / "report.md").read_text()
+    assert "| copy, NTM at length 40 | ntm | bit_errors_per_sequence | 1.05 | <= 1 | **no** | 5 |" in report
+    assert "| copy, NTM at length 80 | ntm | bit_errors_per_sequence | 1.05 | reported |  | 5 |" in report
+    assert "failed: ntm: copy, NTM at length 40: bit_errors_per_sequence 1.05 misses <= 1" in capsys.readouterr().err
+
+
+def test_evaluations_of_a_failed_run_fail_and_of_a_skipped_run_are_skipped(tmp_path, monkeypatch, capsys):
+    calls = _stand_ins(monkeypatch)
+
+    def broken(config, run_dir, **kwargs):
+        raise runs.RunError("the disk is full")
+
+    monkeypatch.setattr(runs, "train", broken)
+    _only(monkeypatch, ntm, "copy, NTM")
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "ntm", "--quick", "--out", str(out)]) == 1
+    assert calls == []  # nothing evaluated
+    results = _results(out, "ntm")
+    assert [(r["value"], r["skipped"]) for r in results] == [(None, False)] * 4
+    assert results[1]["note"] == "error: not evaluated, the run stopped on an error"
+    report = (out / "report.md").read_text()
+    assert "| copy, NTM at length 10 | ntm | bit_errors_per_sequence | error |" in report
+    err = capsys.readouterr().err
+    assert "failed: ntm: copy, NTM: error: the disk is full" in err
+    assert "failed: ntm: copy, NTM at length 30: error: not evaluated, the run stopped on an error" in err
+
+    char_lm = next(run for run in applications.EXPERIMENT.runs if run.name == "char_lm")
+    longer = dataclasses.replace(char_lm, evaluations=[Evaluation("300 characters", ["task.seq_length=300"])])
+    monkeypatch.setattr(applications, "EXPERIMENT", dataclasses.replace(applications.EXPERIMENT, runs=[longer]))
+    assert cli.main(["reproduce", "applications", "--quick", "--out", str(out)]) == 0
+    [run, evaluation] = _results(out, "applications")
+    assert evaluation["run"] == "char_lm at 300 characters" and evaluation["evaluation"] == "300 characters"
+    assert evaluation["skipped"] and evaluation["note"] == run["note"] and "needs --data DIR" in run["note"]
+    assert "| char_lm at 300 characters | lstm | nats_per_char | skipped |" in (out / "report.md").read_text()
+
+
+def test_a_run_may_leave_its_evaluations_out_of_quick_mode(tmp_path, monkeypatch, capsys):
+    calls = _stand_ins(monkeypatch)
+    copy = next(run for run in ntm.EXPERIMENT.runs if run.name == "copy, LSTM")
+    monkeypatch.setattr(ntm, "EXPERIMENT", dataclasses.replace(
+        ntm.EXPERIMENT, runs=[dataclasses.replace(copy, quick_evaluations=False)]))
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "ntm", "--quick", "--out", str(out)]) == 0
+    assert calls == [("train", "copy-lstm")]
+    [_, evaluation] = _results(out, "ntm")
+    assert evaluation["skipped"] and evaluation["note"] == "not evaluated in quick mode" and evaluation["value"] is None
+    assert cli.main(["reproduce", "ntm", "--out", str(out)]) == 0  # full mode evaluates
+    assert calls[-1] == ("evaluate", ("task.min_length=40", "task.max_length=40"))
+
+
+def test_evaluations_are_checked_when_declared():
+    with pytest.raises(ValueError, match="evaluation longer: overrides must be task.\\* settings; got 'train.lr=1'"):
+        Evaluation("longer", ["train.lr=1"])
+    with pytest.raises(ValueError, match="target operator must be one of"):
+        Evaluation("longer", ["task.max_length=9"], ("==", 1))
+    run = ntm.EXPERIMENT.runs[0]
+    with pytest.raises(ValueError, match="evaluation labels must differ"):
+        dataclasses.replace(run, evaluations=[Evaluation("a", ["task.max_length=9"]), Evaluation("a", [])])
+    assert Evaluation("a", ["task.max_length=9"]).settings(quick=True) == ["task.max_length=9"]  # no quick: the same

@@ -11,7 +11,13 @@ trains them one after the other into
                                       ("key full → quick"), ``pictures`` (paths from OUT/EXPERIMENT)
     OUT/EXPERIMENT/report.md          the experiment's section: table, settings, pictures
 
-and ``write_report`` gathers the sections of every experiment found in OUT into OUT/report.md,
+A run may carry ``Evaluation``s: after it trains (or is found finished), each scores its final
+checkpoint at other task settings (``rnnlab eval RUN_DIR --set ... --plots``; e.g. copy at
+length 120 after training on 1..20) and adds a row to the table and to results.json: the run's
+name + " at " + the label, the run's metric, steps and minutes, ``evaluation`` (the label),
+``settings`` (its overrides), and ``pictures`` drawn in RUN_DIR/plots/eval-<overrides>.
+
+``write_report`` gathers the sections of every experiment found in OUT into OUT/report.md,
 pictures linked relative to it.  Quick runs live apart from full ones so that neither ever
 continues the other (their schedules and evaluation sets differ).
 
@@ -48,6 +54,43 @@ _FINISHED_SLACK_SECONDS = 2.0  # a run stopped by max_minutes ends a little befo
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """A generalisation test of a run: its final checkpoint scored at other task settings,
+    ``rnnlab eval RUN_DIR --set OVERRIDES --plots`` (the held-out set of the run's size and seed).
+
+    ``overrides`` are ``task.*`` settings; ``target`` is ``(op, value)`` on the run's metric, or
+    None (reported only).  ``quick``, when given, are the overrides used instead of ``overrides``
+    under --quick (whose runs train on shorter sequences), and ``quick_label`` the label then.
+    """
+
+    label: str  # e.g. "length 120": the row is named "RUN at LABEL"
+    overrides: tuple[str, ...]
+    target: tuple[str, float] | None = None
+    quick: tuple[str, ...] | None = None  # overrides under --quick (instead of overrides); None: the same
+    quick_label: str = ""  # the label under --quick; default: label
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "overrides", tuple(self.overrides))
+        if self.quick is not None:
+            object.__setattr__(self, "quick", tuple(self.quick))
+        if not self.quick_label:
+            object.__setattr__(self, "quick_label", self.label)
+        for text in (*self.overrides, *(self.quick or ())):
+            if not text.startswith("task."):
+                raise ValueError(f"evaluation {self.label}: overrides must be task.* settings; got {text!r}")
+        object.__setattr__(self, "target", _check_target(f"evaluation {self.label}", self.target))
+
+    def settings(self, *, quick: bool) -> list[str]:
+        return list(self.quick if quick and self.quick is not None else self.overrides)
+
+    def name(self, *, quick: bool) -> str:
+        return self.quick_label if quick else self.label
+
+    def met(self, value: float) -> bool | None:
+        return _met(self.target, value)
+
+
+@dataclass(frozen=True)
 class Run:
     """One training run of an experiment: ``rnnlab train TASK --model CELL --set OVERRIDES``.
 
@@ -57,6 +100,8 @@ class Run:
     or None for a run that is only reported.  ``needs`` are the files the run reads, written
     with the same placeholders (an IDX file may also be there with .gz appended).  ``directory``
     names its run directory in OUT/EXPERIMENT (OUT/EXPERIMENT/quick under --quick).
+    ``evaluations`` score the trained run at other task settings (``Evaluation``), in quick mode
+    too unless ``quick_evaluations`` is False (their rows are then skipped).
     """
 
     name: str
@@ -68,17 +113,19 @@ class Run:
     quick: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     directory: str = ""  # the run directory's name in OUT/EXPERIMENT; default: the name in lower case, dashed
+    evaluations: tuple[Evaluation, ...] = ()
+    quick_evaluations: bool = True  # False: under --quick the evaluations are skipped
 
     def __post_init__(self) -> None:
-        for name in ("overrides", "quick", "needs"):
+        for name in ("overrides", "quick", "needs", "evaluations"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not self.directory:
             object.__setattr__(self, "directory", _slug(self.name))
-        if self.target is not None:
-            op, value = self.target
-            if op not in TARGET_OPS:
-                raise ValueError(f"run {self.name}: target operator must be one of {', '.join(TARGET_OPS)}; got {op!r}")
-            object.__setattr__(self, "target", (op, float(value)))
+        object.__setattr__(self, "target", _check_target(f"run {self.name}", self.target))
+        for quick in (False, True):
+            labels = [evaluation.name(quick=quick) for evaluation in self.evaluations]
+            if len(set(labels)) != len(labels):
+                raise ValueError(f"run {self.name}: evaluation labels must differ; got {labels}")
 
     @property
     def sources(self) -> list[str]:
@@ -91,10 +138,27 @@ class Run:
         return [_fill(text, data=data, fashion=fashion) for text in (*self.overrides, *(self.quick if quick else ()))]
 
     def met(self, value: float) -> bool | None:
-        if self.target is None:
-            return None
-        op, bound = self.target
-        return TARGET_OPS[op](float(value), bound)
+        return _met(self.target, value)
+
+    def rows(self, *, quick: bool) -> list[str]:
+        """The names of the run's rows: its own, then one per evaluation ("RUN at LABEL")."""
+        return [self.name] + [f"{self.name} at {evaluation.name(quick=quick)}" for evaluation in self.evaluations]
+
+
+def _check_target(what: str, target) -> tuple[str, float] | None:
+    if target is None:
+        return None
+    op, value = target
+    if op not in TARGET_OPS:
+        raise ValueError(f"{what}: target operator must be one of {', '.join(TARGET_OPS)}; got {op!r}")
+    return op, float(value)
+
+
+def _met(target: tuple[str, float] | None, value: float) -> bool | None:
+    if target is None:
+        return None
+    op, bound = target
+    return TARGET_OPS[op](float(value), bound)
 
 
 @dataclass(frozen=True)
@@ -109,9 +173,10 @@ class Experiment:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runs", tuple(self.runs))
-        names = [run.name for run in self.runs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"experiment {self.name}: run names must differ; got {names}")
+        for quick in (False, True):
+            names = [name for run in self.runs for name in run.rows(quick=quick)]
+            if len(set(names)) != len(names):
+                raise ValueError(f"experiment {self.name}: run names (with their evaluations) must differ; got {names}")
 
 
 # ---- running -------------------------------------------------------------------------------------
@@ -119,9 +184,10 @@ class Experiment:
 def run_experiment(experiment: Experiment, out: str | Path, *, quick: bool = False, data: str | Path | None = None,
                    fashion: str | Path | None = None, steps: int | None = None,
                    log: Callable[[str], None] | None = None) -> list[dict]:
-    """Train (or reuse) every run of ``experiment`` into OUT/EXPERIMENT and write its results.json
-    and report.md; returns the rows of results.json.  ``steps`` caps every budget and shrinks the
-    evaluations (smoke tests).  Progress goes to ``log`` (default: stderr)."""
+    """Train (or reuse) every run of ``experiment`` into OUT/EXPERIMENT, score its evaluations, and
+    write its results.json and report.md; returns the rows of results.json (a run's row, then one per
+    evaluation).  ``steps`` caps every budget and shrinks the evaluations (smoke tests).  Progress
+    goes to ``log`` (default: stderr)."""
     from .. import runs
     from ..config import ConfigError
     from ..data.errors import DataError
@@ -145,24 +211,65 @@ def run_experiment(experiment: Experiment, out: str | Path, *, quick: bool = Fal
         if missing:
             row.update(skipped=True, note=missing)
             log(f"{head}: skipped, {missing}")
-            continue
-        try:
-            config = _configure(run, settings, steps)
-            log(f"{head} ({run.task}, {run.model}; {_budget(config)}{', quick' if quick else ''}) -> {run_dir}")
-            summary, reused = _train_or_reuse(runs, config, run_dir, log)
-        except (ConfigError, DataError, runs.RunError, TrainingError) as error:
-            row["note"] = f"error: {' '.join(str(error).split())}"
-            log(f"{head}: {row['note']}")
-            continue
-        value = summary[run.metric]
-        row.update(value=value, met=run.met(value), steps=summary["step"],
-                   minutes=round(summary["seconds"] / 60, 2), pictures=_pictures(run, run_dir, folder))
-        target = "" if run.target is None else f" (target {run.target[0]} {run.target[1]:g})"
-        log(f"{head}: {run.metric} {value:.4g}{target} after {row['steps']} steps, {_minutes(row['minutes'])} min"
-            + (" (finished before: read its summary.json)" if reused else ""))
+        else:
+            try:
+                config = _configure(run, settings, steps)
+                log(f"{head} ({run.task}, {run.model}; {_budget(config)}{', quick' if quick else ''}) -> {run_dir}")
+                summary, reused = _train_or_reuse(runs, config, run_dir, log)
+            except (ConfigError, DataError, runs.RunError, TrainingError) as error:
+                row["note"] = f"error: {' '.join(str(error).split())}"
+                log(f"{head}: {row['note']}")
+            else:
+                value = summary[run.metric]
+                row.update(value=value, met=run.met(value), steps=summary["step"],
+                           minutes=round(summary["seconds"] / 60, 2), pictures=_pictures(run, run_dir, folder))
+                log(f"{head}: {run.metric} {value:.4g}{_target(run.target)} after {row['steps']} steps, "
+                    f"{_minutes(row['minutes'])} min" + (" (finished before: read its summary.json)" if reused else ""))
+        rows += _evaluate(runs, run, row, folder, head, quick=quick, log=log)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
     (folder / "report.md").write_text(render_section(experiment, rows, base=""))
+    return rows
+
+
+def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: bool, log) -> list[dict]:
+    """The rows of ``run``'s evaluations, ``parent`` being the run's row: each scores the run's final
+    checkpoint at its settings and draws its pictures; skipped when the run was (or, under --quick,
+    when the run says quick_evaluations=False), an error when the run stopped on one."""
+    from ..config import ConfigError
+    from ..data.errors import DataError
+
+    rows = []
+    run_dir = Path(parent["run_dir"])
+    for evaluation in run.evaluations:
+        label = evaluation.name(quick=quick)
+        overrides = evaluation.settings(quick=quick)
+        row = {**parent, "run": f"{run.name} at {label}", "value": None, "target": None if evaluation.target is None
+               else list(evaluation.target), "met": None, "note": None, "settings": evaluation.settings(quick=False),
+               "quick_changes": _evaluation_changes(run, evaluation) if quick else [], "pictures": [],
+               "evaluation": label}
+        rows.append(row)
+        name = f"{head} at {label}"
+        if parent["skipped"]:
+            row["note"] = parent["note"]
+        elif quick and not run.quick_evaluations:
+            row.update(skipped=True, note="not evaluated in quick mode")
+        elif parent["value"] is None:
+            row["note"] = "error: not evaluated, the run stopped on an error"
+        if row["note"]:
+            log(f"{name}: {'skipped, ' if row['skipped'] else ''}{row['note']}")
+            continue
+        try:
+            summary = runs.evaluate(run_dir, overrides, log=log, plots=True)
+        except (ConfigError, DataError, runs.RunError) as error:
+            row["note"] = f"error: {' '.join(str(error).split())}"
+            log(f"{name}: {row['note']}")
+            continue
+        value = summary[run.metric]
+        plots = runs.eval_plots_directory(run_dir, overrides)
+        row.update(value=value, met=evaluation.met(value),
+                   pictures=[path.relative_to(folder).as_posix() for path in sorted(plots.glob("*.png"))])
+        log(f"{name} ({' '.join(overrides)}): {run.metric} {value:.4g}{_target(evaluation.target)}")
     return rows
 
 
@@ -251,6 +358,22 @@ def _quick_changes(run: Run, places: dict[str, Path | None]) -> list[str]:
             for key in quick if full.get(key) != quick.get(key)]
 
 
+def _evaluation_changes(run: Run, evaluation: Evaluation) -> list[str]:
+    """What quick mode changes in an evaluation's overrides: ``"task.max_length 40 → 10"``."""
+    from ..config import ConfigError, parse_override
+
+    def parsed(quick: bool) -> dict:
+        return {f"{section}.{key}": value for section, key, value in
+                (parse_override(text, run.task) for text in evaluation.settings(quick=quick))}
+
+    try:
+        full, quick = parsed(False), parsed(True)
+    except ConfigError as error:
+        return [f"(cannot show: {error})"]
+    return [f"{key} {_value(full.get(key))} → {_value(quick.get(key))}"
+            for key in {**full, **quick} if full.get(key) != quick.get(key)]
+
+
 def _pictures(run: Run, run_dir: Path, folder: Path) -> list[str]:
     """The run's learning curve of its task's main metric, then the task's own pictures,
     as paths relative to the experiment's folder."""
@@ -292,16 +415,21 @@ def render_section(experiment: Experiment, rows: Sequence[dict], base: str) -> s
     notes = [row for row in rows if row["note"]]
     if notes:
         lines += [""] + [f"- {row['run']}: {'skipped, ' if row['skipped'] else ''}{row['note']}" for row in notes]
-    lines += ["", "Settings of the full runs (`rnnlab train TASK --model MODEL --set ...`):", ""]
+    lines += ["", "Settings of the full runs (`rnnlab train TASK --model MODEL --set ...`; evaluations: "
+              "`rnnlab eval RUN_DIR --set ... --plots`):", ""]
     for row in rows:
         settings = " ".join(f"`{text}`" for text in row["settings"])
-        lines.append(f"- {row['run']} (`{row['task']}`, `{row['model']}`): {settings}")
+        if row.get("evaluation") is not None:
+            lines.append(f"- {_parent(row)}, evaluated at: {settings}")
+        else:
+            lines.append(f"- {row['run']} (`{row['task']}`, `{row['model']}`): {settings}")
     if quick:
         lines += ["", "Quick mode changes (full → quick):", ""]
         lines += [f"- {row['run']}: {', '.join(row['quick_changes']) or 'nothing'}" for row in rows]
     pictured = [row for row in rows if row["pictures"]]
     if pictured:
-        lines += ["", "Learning curves of the main metric (held-out: dots) and the tasks' own pictures:", ""]
+        lines += ["", "Learning curves of the main metric (held-out: dots) and the tasks' and models' own pictures "
+                  "(of evaluations: at their settings):", ""]
         for row in pictured:
             images = " ".join(f"![{row['run']}: {Path(p).stem}]({base}{p})" for p in row["pictures"])
             lines += [f"**{row['run']}**", "", images, ""]
@@ -336,6 +464,16 @@ def table(rows: Sequence[dict]) -> str:
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+
+def _parent(row: dict) -> str:
+    """The run an evaluation row belongs to: its name without " at LABEL"."""
+    suffix = f" at {row['evaluation']}"
+    return row["run"][: -len(suffix)] if row["run"].endswith(suffix) else row["run"]
+
+
+def _target(target: tuple[str, float] | None) -> str:
+    return "" if target is None else f" (target {target[0]} {target[1]:g})"
+
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
