@@ -12,27 +12,12 @@ import torch
 import rnnlab.tasks.ngrams
 from rnnlab.tasks.base import Batch
 from rnnlab.tasks.ngrams import NGramsTask, draw_bits, random_tables
+from worked_examples import docstring_table
 
 
 def sample(batch_size=64, seed=0, **config):
     task = NGramsTask(NGramsTask.Config(**config))
     return task, task.sample(batch_size, torch.Generator().manual_seed(seed))
-
-
-def docstring_table(module) -> dict[str, list[float]]:
-    """The rows x[i], y[i] and bayes of the worked example in ``module``'s docstring, as lists of numbers."""
-    rows = {}
-    for line in module.__doc__.splitlines():
-        match = re.match(r"    ([xy]\[\d+\]|bayes)\s+(.*)", line)
-        if match:
-            values = []
-            for token in match.group(2).split():
-                try:
-                    values.append(float(token.replace("−", "-")))
-                except ValueError:
-                    break  # the comment at the end of the row
-            rows[match.group(1)] = values
-    return rows
 
 
 def bayes_reference(bits: list[int], n: int) -> list[float]:
@@ -120,7 +105,7 @@ def test_same_seed_same_batch_whatever_the_global_rng():
 # ---- the Bayes-optimal predictor ----------------------------------------------------------------
 
 def test_the_docstrings_worked_example():
-    rows = docstring_table(rnnlab.tasks.ngrams)
+    rows = docstring_table(rnnlab.tasks.ngrams, rows=r"[xy]\[\d+\]|bayes")
     task = NGramsTask(NGramsTask.Config(n=3, length=8))
     bits = torch.tensor(rows["x[0]"] + rows["y[0]"][-1:]).long().unsqueeze(1)  # (8, 1)
     batch = task.make_batch(bits)

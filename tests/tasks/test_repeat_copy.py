@@ -12,27 +12,12 @@ import torch
 import rnnlab.tasks.repeat_copy
 from rnnlab.tasks.base import Batch
 from rnnlab.tasks.repeat_copy import RepeatCopyTask
+from worked_examples import docstring_table
 
 
 def sample(batch_size=64, seed=0, **config):
     task = RepeatCopyTask(RepeatCopyTask.Config(**config))
     return task, task.sample(batch_size, torch.Generator().manual_seed(seed))
-
-
-def docstring_table(module) -> dict[str, list[float]]:
-    """The rows x[i], y[i] of the worked example in ``module``'s docstring, as lists of numbers."""
-    rows = {}
-    for line in module.__doc__.splitlines():
-        match = re.match(r"    ([xy]\[\d+\])\s+(.*)", line)
-        if match:
-            values = []
-            for token in match.group(2).split():
-                try:
-                    values.append(float(token.replace("−", "-")))
-                except ValueError:
-                    break  # the comment at the end of the row
-            rows[match.group(1)] = values
-    return rows
 
 
 def read_back(task: RepeatCopyTask, batch: Batch, b: int) -> tuple[int, int]:
