@@ -107,20 +107,6 @@ def test_the_docstrings_worked_example():
     assert check_layout(task, batch) == [0]
 
 
-def test_same_seed_same_batch_whatever_the_global_rng():
-    torch.manual_seed(1)
-    _, a = sample(seed=7)
-    state = torch.get_rng_state()
-    torch.manual_seed(4242)
-    _, b = sample(seed=7)
-    assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets) and torch.equal(a.lengths, b.lengths)
-    torch.manual_seed(1)
-    _ = sample(seed=7)
-    assert torch.equal(torch.get_rng_state(), state), "sampling must not draw from the global RNG"
-    _, c = sample(seed=8)
-    assert not torch.equal(a.lengths, c.lengths)
-
-
 # ---- loss and metrics ---------------------------------------------------------------------------
 
 def test_perfect_and_wrong_logits():

@@ -88,20 +88,6 @@ def test_the_context_reads_the_oldest_bit_as_the_most_significant():
         assert all(x[t] == int(x[t - 3 : t] == [1, 0, 0]) for t in range(3, 30))
 
 
-def test_same_seed_same_batch_whatever_the_global_rng():
-    torch.manual_seed(1)
-    _, a = sample(seed=7)
-    state = torch.get_rng_state()
-    torch.manual_seed(31337)
-    _, b = sample(seed=7)
-    assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
-    torch.manual_seed(1)
-    _ = sample(seed=7)
-    assert torch.equal(torch.get_rng_state(), state), "sampling must not draw from the global RNG"
-    _, c = sample(seed=8)
-    assert not torch.equal(a.inputs, c.inputs)
-
-
 # ---- the Bayes-optimal predictor ----------------------------------------------------------------
 
 def test_the_docstrings_worked_example():
