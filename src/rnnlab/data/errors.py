@@ -1,4 +1,5 @@
-"""``DataError``: a data file that cannot be used, with a message that names the file and the place."""
+"""``DataError``: a data file that cannot be used, with a message that names the file and the place;
+``read_bytes``: a file's bytes, or the DataError that says why they cannot be read."""
 
 from __future__ import annotations
 
@@ -32,3 +33,16 @@ class DataError(ValueError):
 
 def _rebuild(path: str, problem: str, line: int | None, byte: int | None) -> DataError:
     return DataError(path, problem, line=line, byte=byte)
+
+
+def read_bytes(path: Path, kind: str) -> bytes:
+    """The bytes of ``path``; DataError naming it if it is missing, a directory (not ``kind``, e.g.
+    "a text file") or unreadable."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(path, "no such file") from None
+    except IsADirectoryError:
+        raise DataError(path, f"is a directory, not {kind}") from None
+    except OSError as error:
+        raise DataError(path, f"cannot be read: {error.strerror or error}") from None

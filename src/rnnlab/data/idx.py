@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import DataError
+from .errors import DataError, read_bytes
 
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions (N, rows, columns)
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension (N,)
@@ -142,14 +142,7 @@ def _find(directory: str | Path, split: str, kind: str) -> Path:
 
 def _read_bytes(path: Path) -> tuple[bytes, bool]:
     """The file's bytes, decompressed if they start with the gzip magic; and whether they were."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "no such file") from None
-    except IsADirectoryError:
-        raise DataError(path, "is a directory, not an IDX file") from None
-    except OSError as error:
-        raise DataError(path, f"cannot be read: {error.strerror or error}") from None
+    raw = read_bytes(path, "an IDX file")
     if not raw.startswith(_GZIP_MAGIC):
         return raw, False
     try:

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import DataError
+from .errors import DataError, read_bytes
 
 UNKNOWN = "<unk>"  # the word every out-of-vocabulary word is read as
 END_OF_SENTENCE = "<eos>"  # ends every line of words (Mikolov et al.'s Penn Treebank convention)
@@ -77,14 +77,7 @@ def read_text_file(path: str | Path) -> str:
     """The text of one UTF-8 file (BOM dropped, CR LF as LF).  DataError naming the file if it is
     missing, unreadable, not UTF-8 or empty."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "no such file") from None
-    except IsADirectoryError:
-        raise DataError(path, "is a directory, not a text file") from None
-    except OSError as error:
-        raise DataError(path, f"cannot be read: {error.strerror or error}") from None
+    raw = read_bytes(path, "a text file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
