@@ -298,7 +298,52 @@ TRAIN_VALUES = {
     "checkpoint_every": _COUNT, "keep_checkpoints": _COUNT, "max_bad_steps": _COUNT, "log_every": _COUNT,
     "tensorboard": st.booleans(),
     "seed": st.integers(min_value=0, max_value=2**63 - 1), "device": st.sampled_from(DEVICES),
+    "curriculum": st.lists(st.fixed_dictionaries({"task": st.fixed_dictionaries(
+        {}, optional={"length": st.integers(min_value=2), "tolerance": st.floats(allow_nan=False, allow_infinity=False)})}),
+        max_size=3).map(lambda stages: [{"until": 10 * (i + 1), **stage} for i, stage in enumerate(stages)]),
 }
+
+
+# ---- curriculum: stages of task settings --------------------------------------------------------
+
+def test_a_curriculum_is_read_from_an_override_and_its_settings_are_coerced():
+    config = build_config("count", overrides=["train.curriculum=[{until=50, task={length=5, tolerance=1}}, "
+                                              "{until=80, task={length=20}}]"])
+    assert config.train.curriculum == [{"until": 50, "task": {"length": 5, "tolerance": 1}},
+                                       {"until": 80, "task": {"length": 20}}]
+    stages = rnnlab.config.curriculum_task_configs(config.train, config.task_config)
+    assert stages == [(50, CountConfig(length=5, tolerance=1.0)), (80, CountConfig(length=20))]
+    assert type(stages[0][1].tolerance) is float
+    assert RunConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+@pytest.mark.parametrize("stages, message", [
+    ("[{until=5}]", "train.curriculum[0] must be a table {until = STEP, task = {SETTING = VALUE, ...}}; "
+                    "got {until = 5}"),
+    ("[{until=5, task=3}]", "train.curriculum[0] must be a table {until = STEP, task = {SETTING = VALUE, ...}}; "
+                            "got {until = 5, task = 3}"),
+    ("[{until=5, task={}, lr=1}]", "train.curriculum[0] must be a table {until = STEP, task = {SETTING = VALUE, "
+                                   "...}}; got {until = 5, task = {}, lr = 1}"),
+    ("[{until=0, task={}}]", "train.curriculum[0].until must be an integer > 0 (the stages' steps increase); got 0"),
+    ("[{until=9, task={}}, {until=9, task={}}]",
+     "train.curriculum[1].until must be an integer > 9 (the stages' steps increase); got 9"),
+    ("[{until=2.5, task={}}]", "train.curriculum[0].until must be an integer > 0 (the stages' steps increase); "
+                               "got 2.5"),
+    ('[{until=5, task={name="text"}}]',
+     "train.curriculum[0].task cannot change the task's name; it changes the task's settings"),
+    ("[{until=5, task={lenght=3}}]",
+     "train.curriculum[0].task: unknown key task.lenght; valid keys: task.length, task.tolerance"),
+    ('[{until=5, task={length="3"}}]', 'train.curriculum[0].task: task.length must be an integer; got "3" (a string)'),
+    ("[{until=5, task={length=1}}]", "train.curriculum[0].task: count task: length must be an int >= 2; got 1"),
+    ("[3]", "train.curriculum must be a list of tables; got [3] (a list)"),
+])
+def test_bad_curriculum_stages_are_one_line_naming_the_stage(stages, message):
+    assert _error(overrides=[f"train.curriculum={stages}"]) == message
+
+
+def test_a_curriculum_cannot_change_the_stream_of_a_carried_state():
+    assert _error(overrides=["train.carry_state=true", "train.curriculum=[{until=5, task={}}]"]) == \
+        "train.carry_state must be false with a train.curriculum (a stream has one setting); got true"
 
 
 def test_the_property_below_covers_every_train_field():
@@ -306,7 +351,7 @@ def test_the_property_below_covers_every_train_field():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.fixed_dictionaries(TRAIN_VALUES))
+@given(st.fixed_dictionaries(TRAIN_VALUES).filter(lambda values: not (values["carry_state"] and values["curriculum"])))
 def test_every_train_value_round_trips_through_a_set_override(values):
     config = dataclasses.replace(build_config("count"), train=TrainConfig(**values))
     written = config.to_dict()["train"]

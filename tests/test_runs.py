@@ -65,6 +65,11 @@ def test_tensorboard_flag_writes_event_files_and_is_kept_on_resume(tmp_path):
     (["train", "adding", "--set", "task.length=5"], "rnnlab train: error: adding task: length must be an int >= 11"),
     (["train", "adding", "--config", "missing.toml"], "rnnlab train: error: "),
     (["eval", "nowhere"], "rnnlab eval: error: nowhere holds no run (no config.json)"),
+    (["train", "adding", "--set", "train.curriculum=[{until=5, task={length=5}}]"],
+     "rnnlab train: error: train.curriculum[0].task: adding task: length must be an int >= 11"),
+    (["train", "copy", "--set", "train.curriculum=[{until=5, task={bits=4}}]"],
+     "rnnlab train: error: train.curriculum[0].task changes the task's input_size from 9 to 5; a stage may "
+     "change only what the model does not depend on (lengths, counts)"),
 ])
 def test_errors_are_one_line_exit_2_and_write_nothing(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
@@ -148,3 +153,13 @@ def test_the_same_command_twice_gives_identical_metrics(tmp_path):
 def test_a_setting_the_task_cannot_use_stops_before_training(tmp_path, capsys):
     assert _train(tmp_path, "--set", "train.carry_state=true") == 1
     assert "train.carry_state carries the state from batch to batch of a stream" in capsys.readouterr().err
+
+
+def test_a_curriculum_run_records_its_stages_and_resumes_into_the_next(tmp_path):
+    stages = "train.curriculum=[{until=3, task={length=12}}, {until=5, task={length=15}}]"
+    assert _train(tmp_path, "--set", stages, steps=4) == 0
+    run = tmp_path / "run"
+    saved = json.loads((run / "config.json").read_text())["train"]["curriculum"]
+    assert saved == [{"until": 3, "task": {"length": 12}}, {"until": 5, "task": {"length": 15}}]
+    assert cli.main(["train", "adding", "--out", str(run), "--resume", "--set", "train.steps=7"]) == 0
+    assert json.loads((run / "summary.json").read_text())["step"] == 7

@@ -164,6 +164,9 @@ class TrainConfig:
     tensorboard: bool = False  # also write the logged records as TensorBoard event files (needs tensorboard)
     seed: int = 0  # seeds the model's initial weights and the task's data generator
     device: str = "cpu"  # cpu | cuda | auto (cuda when available)
+    # curriculum (Bengio et al. 2009): stages [{until = STEP, task = {SETTING = VALUE, ...}}, ...] in order;
+    # steps before `until` train on the task with those settings changed; evaluation always uses the run's own
+    curriculum: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _check_types(self, "train")
@@ -182,6 +185,48 @@ class TrainConfig:
         for key, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("clip", CLIPS),
                              ("device", DEVICES)):
             _require(self, key, getattr(self, key) in choices, f"one of {', '.join(choices)}")
+        _check_curriculum_stages(self.curriculum)
+        _require(self, "carry_state", not (self.carry_state and self.curriculum),
+                 "false with a train.curriculum (a stream has one setting)")
+
+
+_STAGE = "a table {until = STEP, task = {SETTING = VALUE, ...}}"
+
+
+def _check_curriculum_stages(stages: list[dict]) -> None:
+    """The shape of train.curriculum: tables of ``until`` (steps, increasing) and ``task`` (settings)."""
+    previous = 0
+    for index, stage in enumerate(stages):
+        where = f"train.curriculum[{index}]"
+        if set(stage) != {"until", "task"} or not isinstance(stage["task"], dict):
+            raise ConfigError(f"{where} must be {_STAGE}; got {_toml(stage)}")
+        until = stage["until"]
+        if isinstance(until, bool) or not isinstance(until, int) or until <= previous:
+            raise ConfigError(f"{where}.until must be an integer > {previous} (the stages' steps increase); "
+                              f"got {_toml(until)}")
+        if "name" in stage["task"]:
+            raise ConfigError(f"{where}.task cannot change the task's name; it changes the task's settings")
+        previous = until
+
+
+def curriculum_task_configs(train: TrainConfig, task_config: Any) -> list[tuple[int, Any]]:
+    """(until, the task's Config of that stage) for every stage of ``train.curriculum``: the run's
+    ``task_config`` with the stage's settings, each checked (type, then the task's own ranges)."""
+    cls = type(task_config)
+    stages = []
+    for index, stage in enumerate(train.curriculum):
+        where = f"train.curriculum[{index}].task"
+        settings = {}
+        for key, value in stage["task"].items():
+            try:
+                settings[key] = _check_value("task", cls, key, value)
+            except ConfigError as error:
+                raise ConfigError(f"{where}: {error}") from None
+        try:
+            stages.append((stage["until"], dataclasses.replace(task_config, **settings)))
+        except ValueError as error:  # the task's own check of its settings
+            raise ConfigError(f"{where}: {_one_line(str(error))}") from None
+    return stages
 
 
 def _require(section: Any, key: str, ok: bool, what: str) -> None:
@@ -419,8 +464,9 @@ def _assemble(task: str, sections: Mapping[str, Mapping[str, Any]]) -> RunConfig
     except ValueError as error:  # the task's own check of its settings (its message names the task)
         raise ConfigError(_one_line(str(error))) from None
     _check_types(task_config, "task")
-    return RunConfig(task=task, model=ModelConfig(**sections["model"]), task_config=task_config,
-                     train=TrainConfig(**sections["train"]))
+    train = TrainConfig(**sections["train"])
+    curriculum_task_configs(train, task_config)  # every stage's settings checked before the run starts
+    return RunConfig(task=task, model=ModelConfig(**sections["model"]), task_config=task_config, train=train)
 
 
 def _check_types(instance: Any, section: str) -> None:
@@ -520,7 +566,7 @@ def _accepts(hint: Any, kind: Any) -> bool:
     return hint is kind
 
 
-_PLURALS = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
+_PLURALS = {int: "integers", float: "numbers", str: "strings", bool: "booleans", dict: "tables"}
 
 
 def _describe(hint: Any) -> str:

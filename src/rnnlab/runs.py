@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from . import tasks
-from .config import ConfigError, RunConfig, apply_overrides
+from .config import ConfigError, RunConfig, apply_overrides, curriculum_task_configs
 from .memory import NTM
 from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceGenerator, SequenceTagger
 from .training import checkpoint as ckpt
@@ -39,6 +39,25 @@ def build_task(config: RunConfig):
         return tasks.create(config.task, config.task_config)
     except (ValueError, TypeError) as error:
         raise ConfigError(" ".join(str(error).split())) from None
+
+
+def build_curriculum(config: RunConfig, task) -> list[tuple[int, tasks.Task]]:
+    """(until, the stage's task) for every stage of train.curriculum; a stage must leave the model's
+    inputs and outputs as they are (``task``'s), and a bad setting is a ConfigError."""
+    stages = []
+    for index, (until, task_config) in enumerate(curriculum_task_configs(config.train, config.task_config)):
+        where = f"train.curriculum[{index}].task"
+        try:
+            stage = tasks.create(config.task, task_config)
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"{where}: {' '.join(str(error).split())}") from None
+        for name in ("input_size", "output_size", "input_vocab"):
+            if getattr(stage, name) != getattr(task, name):
+                raise ConfigError(f"{where} changes the task's {name} from {getattr(task, name)} to "
+                                  f"{getattr(stage, name)}; a stage may change only what the model does not "
+                                  f"depend on (lengths, counts)")
+        stages.append((until, stage))
+    return stages
 
 
 def build_model(config: RunConfig, task) -> nn.Module:
@@ -151,12 +170,14 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
                               f"{distributed.world_size()} processes")
         if config.train.tensorboard and not tensorboard.available():
             raise ConfigError(f"train.tensorboard needs the tensorboard package ({tensorboard.INSTALL_HINT})")
-        task = build_task(config)  # both checked before anything is written
+        task = build_task(config)  # all three checked before anything is written
+        curriculum = build_curriculum(config, task)
         model = build_model(config, task)
         if distributed.is_main():
             run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.write_text_atomically(run_dir / "config.json", json.dumps(config.to_dict(), indent=1) + "\n")
-        trainer = Trainer(model, task, config.train, run_dir, log=log if distributed.is_main() else _quiet)
+        trainer = Trainer(model, task, config.train, run_dir, log=log if distributed.is_main() else _quiet,
+                          curriculum=curriculum)
         if resume and not trainer.resume():
             trainer.log(f"no checkpoint in {run_dir / 'checkpoints'}; starting from step 0")
         summary = trainer.fit()

@@ -51,14 +51,14 @@ class SignOfSum:
                 "accuracy": (outputs.argmax(-1) == batch.targets).float().mean().item(), "count": len(batch.targets)}
 
 
-def _trainer(tmp_path, task=None, seed=0, **settings):
+def _trainer(tmp_path, task=None, seed=0, curriculum=(), **settings):
     torch.manual_seed(seed)
     model = SequenceClassifier("gru", 1, 8, 2)
     base = dict(steps=30, batch_size=16, lr=1e-2, eval_every=10, eval_size=64, checkpoint_every=10, log_every=5,
                 seed=seed)
     base.update(settings)
     return Trainer(model, task or SignOfSum(), TrainConfig(**base), tmp_path, log=lambda _: None,
-                   progress_bar=False)
+                   progress_bar=False, curriculum=curriculum)
 
 
 def test_the_model_learns(tmp_path):
@@ -201,6 +201,24 @@ def test_resume_with_a_carried_state_continues_bit_for_bit(tmp_path):
     for a, b in zip(straight.model.parameters(), second.model.parameters()):
         assert torch.equal(a, b)
     assert torch.equal(straight.carried, second.carried)
+
+
+def test_a_curriculum_trains_each_step_on_its_stage_task_and_evaluates_on_the_run_task(tmp_path):
+    stages = [(2, SignOfSum(steps=2)), (5, SignOfSum(steps=5))]
+    trainer = _trainer(tmp_path, steps=7, eval_every=7, curriculum=stages)
+    lengths = []
+    original = trainer.model.forward
+
+    def spy(x, **kwargs):
+        lengths.append(x.shape[0])
+        return original(x, **kwargs)
+
+    trainer.model.forward = spy
+    trainer.fit()
+    assert lengths[:7] == [2, 2, 5, 5, 5, 8, 8]  # steps 0-1, 2-4, then the run's own task
+    assert set(lengths[7:]) == {8}  # every evaluation
+    assert trainer.training_task(1) is stages[0][1] and trainer.training_task(4) is stages[1][1]
+    assert trainer.training_task(5) is trainer.task
 
 
 def test_carry_state_is_refused_for_independent_sequences(tmp_path):

@@ -5,6 +5,7 @@ Contract with its collaborators (DESIGN.md: "the trainer never knows which task 
     model(inputs, lengths=, state=) -> (outputs, state)   e.g. models.SequenceClassifier, rnnlab.NTM
                                                            (decoders also take targets=)
     task.sample(batch_size, generator) -> Batch            training data, all randomness from the generator
+                                                           (or a curriculum stage's task's, before its step)
     task.eval_set(size, seed) -> list[Batch]               a fixed held-out set
     task.loss(outputs, batch), task.metrics(outputs, batch)
     task.main_metric, task.main_metric_goal ("min" | "max")
@@ -13,7 +14,8 @@ Contract with its collaborators (DESIGN.md: "the trainer never knows which task 
 
 Each step: a fresh batch, forward, loss, backward through time (whole sequences,
 or truncated BPTT: chunks of ``tbptt`` steps, the state carried from chunk to chunk
-and detached at each boundary, Williams & Peng 1990), the gradient norm measured
+and detached at each boundary, Williams & Peng 1990; with a curriculum, from the
+task of the stage the step is in), the gradient norm measured
 and clipped, a NaN/Inf guard, the optimizer and schedule steps.  Every
 ``eval_every`` steps the held-out set is scored and the best checkpoint kept; every
 ``checkpoint_every`` steps a checkpoint holds everything needed to continue the run
@@ -30,7 +32,7 @@ import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -67,8 +69,13 @@ class _Progress:
 
 class Trainer:
     def __init__(self, model: nn.Module, task, settings: TrainConfig, run_dir: str | Path, *,
-                 log: Callable[[str], None] = print, progress_bar: bool | None = None) -> None:
+                 log: Callable[[str], None] = print, progress_bar: bool | None = None,
+                 curriculum: Sequence[tuple[int, object]] = ()) -> None:
+        """``curriculum``: (until, task) stages (``runs.build_curriculum`` of ``train.curriculum``):
+        a step before ``until`` (counted from 0) trains on the first such stage's task; the
+        evaluations always use ``task``."""
         self.model, self.task, self.settings = model, task, settings
+        self.curriculum = list(curriculum)
         self.run_dir = Path(run_dir)
         self.log = log
         self.progress_bar = progress_bar
@@ -238,8 +245,12 @@ class Trainer:
         if cfg.carry_state:
             batch = self.task.stream_batch(cfg.batch_size, self.state.step, seed=cfg.seed + 1)
         else:
-            batch = self.task.sample(cfg.batch_size, self.data)
+            batch = self.training_task(self.state.step).sample(cfg.batch_size, self.data)
         return self._prepare(distributed.my_slice(batch, cfg.batch_size, self.kind))
+
+    def training_task(self, step: int):
+        """The task whose batches train step ``step`` (0-based): its curriculum stage's, else the run's."""
+        return next((task for until, task in self.curriculum if step < until), self.task)
 
     def train_step(self) -> dict:
         """One optimisation step on a fresh batch; returns the logged record."""
