@@ -70,6 +70,9 @@ def test_every_run_and_evaluation_has_valid_full_and_quick_settings(run):
         assert dataclasses.replace(full.model, options=quick.model.options) == quick.model
     else:
         assert full.model == quick.model  # quick mode never changes the network
+    for config in (full, quick):  # the training settings, with any curriculum
+        if not run.sources:
+            runs.build_curriculum(config, runs.build_task(config))
     configs = [full, quick]
     for evaluation in run.evaluations:  # each evaluation is a valid setting of the trained run
         configs += [apply_overrides(full, evaluation.settings(quick=False)),
