@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from rnnlab.memory import NTM, HeadParameterLayer, NTMState
+from rnnlab.memory import NTM, HeadParameterLayer, NTMState, addressing
 from rnnlab.memory.addressing import NORM_EPSILON
 from rnnlab.memory.ntm import CONSTANT_MEMORY
 
@@ -212,11 +212,18 @@ def test_lengths_leave_the_outputs_alone_and_end_each_state_at_its_own_last_step
         assert_states_close(picked, alone)
 
 
-def test_return_weights_traces_every_step():
+def test_return_weights_traces_every_step(monkeypatch):
     model = tiny(read_heads=2, write_heads=3)
     x = inputs(4, 2)
+    written = []  # the add vectors that reach the memory, step by step
+    write = addressing.write
+    monkeypatch.setattr(addressing, "write", lambda memory, weights, erase, add: written.append(add) or
+                        write(memory, weights, erase, add))
     y, state, trace = model(x, return_weights=True)
     assert trace.read_weights.shape == (4, 2, 2, 4) and trace.write_weights.shape == (4, 2, 3, 4)
+    assert trace.adds.shape == (4, 2, 3, 3) and trace.reads.shape == (4, 2, 2, 3)
+    assert torch.equal(trace.adds, torch.stack(written))
+    assert torch.equal(trace.reads[-1], state.reads)
     assert torch.allclose(trace.read_weights.sum(-1), torch.ones(4, 2, 2, dtype=torch.float64))
     assert torch.equal(trace.read_weights[-1], state.read_weights)
     assert torch.equal(trace.write_weights[-1], state.write_weights)

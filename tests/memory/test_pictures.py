@@ -41,6 +41,21 @@ def test_plot_trace_takes_tensors_several_heads_and_no_targets(tmp_path):
     assert path.read_bytes()[:4] == PNG
 
 
+def test_plot_trace_draws_signed_add_and_read_vectors_beside_the_weightings(tmp_path):
+    inputs, targets, outputs, scored, write, read = copy_trace()
+    rng = np.random.default_rng(1)
+    adds, reads = np.tanh(rng.normal(size=(7, 1, 5))), rng.normal(size=(7, 1, 5)) * 3
+    path = plot_trace(inputs, targets, outputs, scored, write, read, tmp_path / "vectors.png", adds=adds, reads=reads)
+    assert path.read_bytes()[:4] == PNG
+    with pytest.raises(ValueError, match=re.escape("plot_trace expects adds for the 1 write heads of the "
+                                                   "weightings; got 2")):
+        plot_trace(inputs, targets, outputs, scored, write, read, tmp_path / "bad.png",
+                   adds=np.zeros((7, 2, 5)))
+    with pytest.raises(ValueError, match=re.escape("plot_trace expects every argument over the same T = 7 steps "
+                                                   "as inputs; reads has 6")):
+        plot_trace(inputs, targets, outputs, scored, write, read, tmp_path / "bad.png", reads=reads[:-1])
+
+
 def test_plot_trace_draws_a_long_copy_on_a_large_memory(tmp_path):
     """T = 241 steps (copy of 120, the paper's longest) on N = 256 locations, of which 121 are used."""
     path = plot_trace(*copy_trace(length=120, bits=8, slots=256), tmp_path / "long.png")
@@ -93,7 +108,7 @@ def test_ntm_figures_draws_the_first_sequence_up_to_its_length(tmp_path, monkeyp
     model, batch = tiny_copy()
     assert batch.lengths is not None and int(batch.lengths[0]) < batch.inputs.shape[0]  # padded: the case
     seen = {}
-    monkeypatch.setattr(pictures, "plot_trace", lambda *args: seen.setdefault("args", args)[-2])
+    monkeypatch.setattr(pictures, "plot_trace", lambda *args, **kwargs: seen.update(args=args, kwargs=kwargs) or args[-2])
     assert model.figures(batch, tmp_path, name="first") == [tmp_path / "first.png"]
     inputs, targets, outputs, scored, write, read, path, title = seen["args"]
     steps = int(batch.lengths[0])
@@ -106,4 +121,6 @@ def test_ntm_figures_draws_the_first_sequence_up_to_its_length(tmp_path, monkeyp
     torch.testing.assert_close(outputs, torch.sigmoid(y[:, 0]))
     torch.testing.assert_close(write, trace.write_weights[:, 0])
     torch.testing.assert_close(read, trace.read_weights[:, 0])
+    torch.testing.assert_close(seen["kwargs"]["adds"], trace.adds[:, 0])
+    torch.testing.assert_close(seen["kwargs"]["reads"], trace.reads[:, 0])
     assert f"{steps} steps" in title

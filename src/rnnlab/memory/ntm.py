@@ -83,10 +83,12 @@ class NTMState(NamedTuple):
 
 
 class NTMTrace(NamedTuple):
-    """The heads' weightings at every step, for pictures (``forward(..., return_weights=True)``)."""
+    """What the heads did at every step, for pictures (``forward(..., return_weights=True)``)."""
 
-    read_weights: Tensor  # (T, B, R, N)
-    write_weights: Tensor  # (T, B, W, N)
+    read_weights: Tensor  # w^r_t (T, B, R, N)
+    write_weights: Tensor  # w^w_t (T, B, W, N)
+    adds: Tensor  # a_t, the write heads' add vectors (T, B, W, M)
+    reads: Tensor  # r_t, the read vectors (T, B, R, M)
 
 
 class NTM(nn.Module):
@@ -116,7 +118,8 @@ class NTM(nn.Module):
             never depends on later steps, and outputs past a sequence's length are
             simply unused by the task's loss and metrics; only the final state is taken
             at each sequence's own last step, as ``rnnlab.Recurrent`` does.
-        return_weights: also return an ``NTMTrace`` of the weightings at every step.
+        return_weights: also return an ``NTMTrace``: the weightings, add vectors and read
+            vectors at every step.
         Returns (y (T, B, O), final NTMState), or (y, state, trace).
     ``step(x_t, state) -> (y_t, state)``: one step, x_t (B, I).
     ``figures(batch, directory)``: a picture of the first sequence of a batch, inputs, targets,
@@ -250,7 +253,7 @@ class NTM(nn.Module):
     def _transition(self, x_t: Tensor, memory: Tensor, weights: Tensor, reads: Tensor, controller_state):
         """One step on the loop's working state; weights (B, H, N) hold the read heads' rows first.
 
-        Returns c_t (B, C), M_t (B, N, M), w_t (B, H, N), r_t (B, R, M), controller state.
+        Returns c_t (B, C), M_t (B, N, M), w_t (B, H, N), r_t (B, R, M), controller state, a_t (B, W, M).
         """
         controller_output, controller_state = self._control(torch.cat([x_t, reads.flatten(1)], dim=-1),
                                                             controller_state)
@@ -259,15 +262,15 @@ class NTM(nn.Module):
         read_weights, write_weights = weights.split([self.read_heads, self.write_heads], dim=1)
         reads = addressing.read(memory, read_weights)  # from M_{t−1}: read, then write
         memory = addressing.write(memory, write_weights, p.erase, p.add)
-        return controller_output, memory, weights, reads, controller_state
+        return controller_output, memory, weights, reads, controller_state, p.add
 
     def step(self, x_t: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
         """One time step: x_t (B, I), state -> (y_t (B, O), new state)."""
         self._check_input(x_t, 2)
         self._check_state(state, x_t.shape[0])
         weights = torch.cat([state.read_weights, state.write_weights], dim=1)  # (B, H, N)
-        c, memory, weights, reads, controller_state = self._transition(x_t, state.memory, weights, state.reads,
-                                                                       state.controller)
+        c, memory, weights, reads, controller_state, _ = self._transition(x_t, state.memory, weights, state.reads,
+                                                                          state.controller)
         y = self.output(torch.cat([c, reads.flatten(1)], dim=-1))  # (B, O)
         return y, self._state(memory, weights, reads, controller_state)
 
@@ -289,32 +292,36 @@ class NTM(nn.Module):
         memory, reads, controller_state = state.memory, state.reads, state.controller
         weights = torch.cat([state.read_weights, state.write_weights], dim=1)  # (B, H, N)
         final = None
-        controller_outputs, all_reads, all_weights = [], [], []
+        controller_outputs, all_reads, all_weights, all_adds = [], [], [], []
         for t in range(steps):
-            c, memory, weights, reads, controller_state = self._transition(x[t], memory, weights, reads,
-                                                                           controller_state)
+            c, memory, weights, reads, controller_state, adds = self._transition(x[t], memory, weights, reads,
+                                                                                 controller_state)
             controller_outputs.append(c)
             all_reads.append(reads.flatten(1))
             if return_weights:
                 all_weights.append(weights)
+                all_adds.append(adds)
             if t in ends:
                 current = self._state(memory, weights, reads, controller_state)
                 final = current if final is None else _where(ends[t], current, final)
         if final is None:
             final = self._state(memory, weights, reads, controller_state)
         # The readout is not recurrent: one matrix product for every step at once.
-        y = self.output(torch.cat([torch.stack(controller_outputs), torch.stack(all_reads)], dim=-1))  # (T, B, O)
+        read_vectors = torch.stack(all_reads)  # (T, B, R·M)
+        y = self.output(torch.cat([torch.stack(controller_outputs), read_vectors], dim=-1))  # (T, B, O)
         if not return_weights:
             return y, final
         stacked = torch.stack(all_weights)  # (T, B, H, N)
         read_weights, write_weights = stacked.split([self.read_heads, self.write_heads], dim=2)
-        return y, final, NTMTrace(read_weights, write_weights)
+        return y, final, NTMTrace(read_weights, write_weights, torch.stack(all_adds),
+                                  read_vectors.view(steps, batch, self.read_heads, self.memory_width))
 
     # ---- pictures -----------------------------------------------------------------------------
     def figures(self, batch, directory: str | Path, *, name: str = "ntm_trace") -> list[Path]:
-        """``<name>.png`` in ``directory`` (created): the inputs, targets, outputs σ(y) and the read and
-        write weightings over time of the first sequence of ``batch`` (a ``tasks.Batch`` with vector
-        inputs), up to its length, as in Graves et al. (2014), Figures 4 and 6 (``pictures.plot_trace``).
+        """``<name>.png`` in ``directory`` (created): the inputs, targets, outputs σ(y), the add and read
+        vectors and the write and read weightings over time of the first sequence of ``batch`` (a
+        ``tasks.Batch`` with vector inputs), up to its length, as in Graves et al. (2014), Figures 4
+        and 6 (``pictures.plot_trace``).
         Returns the files written.
 
         The targets are read as the bit-vector tasks lay them out (tasks/bits.py): (T, B, O + 1), O target
@@ -345,7 +352,8 @@ class NTM(nn.Module):
         title = (f"Neural Turing Machine, first sequence of the batch: {steps} steps, memory "
                  f"{self.memory_slots} × {self.memory_width}, controller {self.controller_name}")
         path = plot_trace(x[:, 0], targets, torch.sigmoid(y[:, 0]), scored, trace.write_weights[:, 0],
-                          trace.read_weights[:, 0], directory / f"{name}.png", title)
+                          trace.read_weights[:, 0], directory / f"{name}.png", title, adds=trace.adds[:, 0],
+                          reads=trace.reads[:, 0])
         return [path]
 
 

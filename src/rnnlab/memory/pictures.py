@@ -6,17 +6,17 @@ Figures 4 and 6 (copy and repeat copy): time on the x axis of every panel,
     inputs              the input vectors x_t                          channel × time
     targets             the target bits, where they are scored         bit × time
     outputs             σ(y_t), the network's answer                   bit × time
+    add vectors         one per write head: a_t                         memory element × time
+    read vectors        one per read head: r_t                          memory element × time
     write weighting w   one heatmap per write head: w_t^w(i)            memory location × time
     read weighting      one heatmap per read head: w_t^r(i)             memory location × time
 
-on one grey scale from 0 (white) to 1 (black): bits, probabilities and weightings all live in
-[0, 1], so one colour bar reads every panel.  Red dashed lines bound the scored steps (the
-answer phase of copy); targets and outputs outside them are drawn in a pale tint, as the task
-ignores them.  The title of the outputs panel counts the wrong bits (σ(y) on the wrong side of ½).
-
-Where this departs from the paper's figure: the paper's middle row (the add vectors a_t and the
-read vectors r_t) is not drawn, as ``NTM.forward(..., return_weights=True)`` records the
-weightings only.
+Bits, probabilities and weightings live in [0, 1]: one grey scale from 0 (white) to 1 (black)
+reads all of them.  Add and read vectors are signed (a_t = tanh(…), r_t a blend of memory rows):
+they share a second, diverging scale, blue below 0 and red above, symmetric about 0 (the paper's
+middle row).  Red dashed lines bound the scored steps (the answer phase of copy); targets and
+outputs outside them are drawn in a pale tint, as the task ignores them.  The title of the
+outputs panel counts the wrong bits (σ(y) on the wrong side of ½).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _scored_runs(scored: np.ndarray) -> list[tuple[int, int]]:
 
 
 def plot_trace(inputs, targets, outputs, scored, write_weights, read_weights, path: str | Path,
-               title: str = "", *, max_slots: int = 128) -> Path:
+               title: str = "", *, adds=None, reads=None, max_slots: int = 128) -> Path:
     """Write a PNG of one sequence to ``path`` (module docstring) and return the path.
 
     Args:
@@ -75,6 +75,8 @@ def plot_trace(inputs, targets, outputs, scored, write_weights, read_weights, pa
         read_weights: (T, R, N) the read heads' weightings w_t^r.
         path: the PNG to write (its directory must exist).
         title: the figure's title.
+        adds: (T, W, M) the write heads' add vectors a_t, or None for no add-vector panels.
+        reads: (T, R, M) the read vectors r_t, or None for no read-vector panels.
         max_slots: at most this many memory locations are drawn (``shown_locations``).
     """
     inputs = _array("inputs", inputs, 2)
@@ -85,15 +87,23 @@ def plot_trace(inputs, targets, outputs, scored, write_weights, read_weights, pa
     if steps < 1:
         raise ValueError("plot_trace expects at least one time step; got T = 0")
     targets = None if targets is None else _array("targets", targets, 2)
+    adds = None if adds is None else _array("adds", adds, 3)
+    reads = None if reads is None else _array("reads", reads, 3)
     scored = np.ones(steps, dtype=bool) if scored is None else _array("scored", scored, 1).astype(bool)
     checks = [("outputs", outputs.shape[0]), ("scored", scored.shape[0]), ("write_weights", write_weights.shape[0]),
               ("read_weights", read_weights.shape[0])] + ([] if targets is None else [("targets", targets.shape[0])])
+    checks += [(name, array.shape[0]) for name, array in (("adds", adds), ("reads", reads)) if array is not None]
     for name, length in checks:
         if length != steps:
             raise ValueError(f"plot_trace expects every argument over the same T = {steps} steps as inputs; "
                              f"{name} has {length}")
     if targets is not None and targets.shape != outputs.shape:
         raise ValueError(f"plot_trace expects targets of the shape of outputs {outputs.shape}; got {targets.shape}")
+    for name, array, heads, kind in (("adds", adds, write_weights.shape[1], "write"),
+                                     ("reads", reads, read_weights.shape[1], "read")):
+        if array is not None and array.shape[1] != heads:
+            raise ValueError(f"plot_trace expects {name} for the {heads} {kind} heads of the weightings; got "
+                             f"{array.shape[1]}")
     if write_weights.shape[2] != read_weights.shape[2]:
         raise ValueError(f"plot_trace expects read and write weightings over the same N locations; got "
                          f"{read_weights.shape[2]} and {write_weights.shape[2]}")
@@ -116,36 +126,51 @@ def plot_trace(inputs, targets, outputs, scored, write_weights, read_weights, pa
     def unscored_hidden(image):  # (O, T) with the unscored steps masked: drawn in UNSCORED_TINT
         return np.ma.masked_where(np.broadcast_to(unscored, image.shape), image)
 
-    # (title, image (rows, T), first row's label, y label)
-    panels = [("inputs", inputs.T, 0, "channel")]
+    # (title, image (rows, T), first row's label, y label, signed: on the diverging scale)
+    panels = [("inputs", inputs.T, 0, "channel", False)]
     if targets is not None:
         note = "" if scored.all() else " (pale: not scored; red dashes bound the scored steps)"
-        panels.append((f"targets{note}", unscored_hidden(targets.T), 0, "bit"))
+        panels.append((f"targets{note}", unscored_hidden(targets.T), 0, "bit", False))
     outputs_title = "outputs σ(y)" if wrong is None else \
         f"outputs σ(y): {wrong} wrong of {scored_bits} scored bits"
-    panels.append((outputs_title, unscored_hidden(outputs.T), 0, "bit"))
+    panels.append((outputs_title, unscored_hidden(outputs.T), 0, "bit", False))
+    for kind, vectors in (("add vectors a", adds), ("read vectors r", reads)):
+        heads = 0 if vectors is None else vectors.shape[1]
+        for h in range(heads):
+            name = kind + (f", head {h + 1} of {heads}" if heads > 1 else "")
+            panels.append((name, vectors[:, h].T, 0, "element", True))
     for kind, weights in (("write", write_weights), ("read", read_weights)):
         heads = weights.shape[1]
         for h in range(heads):
             name = f"{kind} weighting" + (f", head {h + 1} of {heads}" if heads > 1 else "")
-            panels.append((name, weights[:, h, first : last + 1].T, first, location_label))
+            panels.append((name, weights[:, h, first : last + 1].T, first, location_label, False))
 
     def height(lines: int) -> float:  # inches: bit panels small, memory panels tall enough for their rows
         if lines <= 32:
             return float(np.clip(0.1 * lines + 0.6, 0.9, 2.0))
         return float(np.clip(0.025 * lines + 1.0, 1.6, 4.2))
 
-    heights = [height(image.shape[0]) for _, image, _, _ in panels]
+    heights = [height(image.shape[0]) for _, image, _, _, _ in panels]
     width = float(np.clip(3.0 + 0.06 * steps, 8.0, 24.0))
     fig, axes = plt.subplots(len(panels), 1, sharex=True, figsize=(width, sum(heights) + 1.2),
                              gridspec_kw={"height_ratios": heights}, layout="constrained", squeeze=False)
     axes = axes[:, 0]
     cmap = plt.get_cmap("gray_r").with_extremes(bad=UNSCORED_TINT)
+    signed = [image for _, image, _, _, is_signed in panels if is_signed]
+    limit = max([float(np.abs(image).max()) for image in signed] + [1e-6])  # the diverging scale: ±limit
     runs = _scored_runs(scored) if not scored.all() else []
-    for ax, (name, image, start, ylabel) in zip(axes, panels):
+    grey_axes, signed_axes = [], []
+    for ax, (name, image, start, ylabel, is_signed) in zip(axes, panels):
         lines = image.shape[0]
-        picture = ax.imshow(image, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest",
-                            extent=(-0.5, steps - 0.5, start + lines - 0.5, start - 0.5))
+        scale = dict(cmap="RdBu_r", vmin=-limit, vmax=limit) if is_signed else dict(cmap=cmap, vmin=0.0, vmax=1.0)
+        shown = ax.imshow(image, aspect="auto", interpolation="nearest",
+                          extent=(-0.5, steps - 0.5, start + lines - 0.5, start - 0.5), **scale)
+        if is_signed:
+            signed_picture = shown
+            signed_axes.append(ax)
+        else:
+            picture = shown
+            grey_axes.append(ax)
         ax.set_title(name, loc="left", fontsize=10)
         ax.set_ylabel(ylabel, fontsize=9)
         ax.yaxis.get_major_locator().set_params(integer=True)
@@ -155,8 +180,14 @@ def plot_trace(inputs, targets, outputs, scored, write_weights, read_weights, pa
                 ax.axvline(edge, color="tab:red", linestyle="--", linewidth=0.8)
     axes[-1].set_xlabel("time")
     axes[-1].xaxis.get_major_locator().set_params(integer=True)
-    colorbar = fig.colorbar(picture, ax=list(axes), shrink=0.5, aspect=30, pad=0.01)
-    colorbar.set_label("bit, probability or weighting (0 white, 1 black)", fontsize=9)
+    # one colour bar per scale, each beside its own panels: the grey one beside the weightings
+    # (below the signed panels) when there are signed panels, else beside every panel
+    below = axes[len(axes) - write_weights.shape[1] - read_weights.shape[1]:]  # the weighting panels, last
+    colorbar = fig.colorbar(picture, ax=list(below) if signed_axes else grey_axes, shrink=0.6, aspect=30, pad=0.01)
+    colorbar.set_label("bit, probability or weighting\n(0 white, 1 black)", fontsize=9)
+    if signed_axes:
+        colorbar = fig.colorbar(signed_picture, ax=signed_axes, shrink=0.9, aspect=15, pad=0.01)
+        colorbar.set_label("add / read vector", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=11)
     path = Path(path)
