@@ -211,7 +211,9 @@ def _check_curriculum_stages(stages: list[dict]) -> None:
 
 def curriculum_task_configs(train: TrainConfig, task_config: Any) -> list[tuple[int, Any]]:
     """(until, the task's Config of that stage) for every stage of ``train.curriculum``: the run's
-    ``task_config`` with the stage's settings, each checked (type, then the task's own ranges)."""
+    ``task_config`` with the stage's settings, each of the type its field wants (and through the
+    Config's own checks, where it has them; the task checks its ranges when ``runs.build_curriculum``
+    builds it)."""
     cls = type(task_config)
     stages = []
     for index, stage in enumerate(train.curriculum):

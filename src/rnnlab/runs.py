@@ -35,10 +35,15 @@ class RunError(RuntimeError):
 
 def build_task(config: RunConfig):
     """The configured task; a bad task setting is a ConfigError (one line for the command line)."""
+    return _create_task(config.task, config.task_config)
+
+
+def _create_task(name: str, task_config, where: str = ""):
+    """tasks.create, its errors as a one-line ConfigError that starts with ``where``."""
     try:
-        return tasks.create(config.task, config.task_config)
+        return tasks.create(name, task_config)
     except (ValueError, TypeError) as error:
-        raise ConfigError(" ".join(str(error).split())) from None
+        raise ConfigError(where + " ".join(str(error).split())) from None
 
 
 def build_curriculum(config: RunConfig, task) -> list[tuple[int, tasks.Task]]:
@@ -47,10 +52,7 @@ def build_curriculum(config: RunConfig, task) -> list[tuple[int, tasks.Task]]:
     stages = []
     for index, (until, task_config) in enumerate(curriculum_task_configs(config.train, config.task_config)):
         where = f"train.curriculum[{index}].task"
-        try:
-            stage = tasks.create(config.task, task_config)
-        except (ValueError, TypeError) as error:
-            raise ConfigError(f"{where}: {' '.join(str(error).split())}") from None
+        stage = _create_task(config.task, task_config, f"{where}: ")
         for name in ("input_size", "output_size", "input_vocab"):
             if getattr(stage, name) != getattr(task, name):
                 raise ConfigError(f"{where} changes the task's {name} from {getattr(task, name)} to "
