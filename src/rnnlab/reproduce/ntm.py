@@ -30,8 +30,8 @@ and 120, repeat copy at length 20 and at 15 repeats, associative recall at 10 an
 
 Quick mode shortens every task so that its minute shows learning (copy 1–5 vectors, repeat copy
 1–3 vectors × 1–3 repeats, associative recall 2–3 items, 6-grams of 50 bits, priority sort of 6
-vectors to 4), gives the NTM 32 memory slots instead of 128 and a learning rate of 3e-3, trains
-the NTM at most 800 steps or 0.4 minutes and the LSTM 300 steps or 0.2 minutes, and tests
+vectors to 4; repeat copy's curriculum is one repeat until step 200), gives the NTM 32 memory
+slots instead of 128 and a learning rate of 3e-3, trains the NTM at most 800 steps or 0.4 minutes and the LSTM 300 steps or 0.2 minutes, and tests
 generalisation at correspondingly small settings (copy at 10, 20, 30 vectors,
 repeat copy at 6 vectors and at 5 repeats, associative recall at 5 and 6 items).
 """
@@ -144,7 +144,8 @@ EXPERIMENT = Experiment(
     runs=RUNS,
     quick_note=("Quick mode shortens every task so that its minute shows learning (copy 1–5 vectors, repeat copy "
                 "1–3 vectors × 1–3 repeats, associative recall 2–3 items, 6-grams of 50 bits, priority sort of 6 "
-                "vectors to 4), gives the NTM 32 memory slots instead of 128 and a learning rate of 3e-3, trains the NTM "
+                "vectors to 4; repeat copy's curriculum is one repeat until step 200), gives the NTM 32 memory slots "
+                "instead of 128 and a learning rate of 3e-3, trains the NTM "
                 "at most 0.4 minutes and the LSTM 0.2, and tests generalisation at "
                 "correspondingly small settings: copy at 10, 20 and 30 vectors, repeat copy at 6 vectors and at 5 "
                 "repeats, associative recall at 5 and 6 items."),
