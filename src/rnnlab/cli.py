@@ -28,10 +28,7 @@ from pathlib import Path
 from typing import NoReturn, Sequence
 
 from . import __version__, bench, cells
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())
+from .config import one_line
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,9 +80,9 @@ def _train(args: argparse.Namespace, parser: _Parser) -> int:
             out = args.out or Path("runs") / f"{config.task}-{config.model.name}-seed{config.train.seed}"
         summary = runs.train(config, out, resume=args.resume)
     except (ConfigError, runs.RunError) as error:
-        parser.error(_one_line(error))
+        parser.error(one_line(error))
     except TrainingError as error:  # the run started and had to stop: not a usage error
-        print(f"rnnlab train: {_one_line(error)}", file=sys.stderr)
+        print(f"rnnlab train: {one_line(error)}", file=sys.stderr)
         return 1
     if os.environ.get("RANK", "0") == "0":  # under torchrun, the main process speaks for all
         print(json.dumps(summary))
@@ -101,7 +98,7 @@ def _eval(args: argparse.Namespace, parser: _Parser) -> int:
         summary = runs.evaluate(args.run_dir, args.set or (), log=lambda line: print(line, file=sys.stderr),
                                 plots=args.plots)
     except (ConfigError, runs.RunError) as error:
-        parser.error(_one_line(error))
+        parser.error(one_line(error))
     plots = runs.eval_plots_directory(args.run_dir, args.set or ())
     if args.plots and plots.is_dir():
         print(f"plots: {plots}", file=sys.stderr)
@@ -121,7 +118,7 @@ def _sample(args: argparse.Namespace, parser: _Parser) -> int:
         text = runs.sample(args.run_dir, args.prime, length=args.length, temperature=args.temperature,
                            top_k=args.top_k, seed=args.seed, log=lambda line: print(line, file=sys.stderr))
     except (ConfigError, runs.RunError) as error:
-        parser.error(_one_line(error))
+        parser.error(one_line(error))
     print(text)
     return 0
 

@@ -74,7 +74,8 @@ class ConfigError(ValueError):
     """A mistake in a run's configuration; its message is one line that names the key."""
 
 
-def _one_line(text: str) -> str:
+def one_line(text) -> str:
+    """``text`` (or an error) on one line: every run of whitespace, newlines included, one space."""
     return " ".join(str(text).split())
 
 
@@ -227,7 +228,7 @@ def curriculum_task_configs(train: TrainConfig, task_config: Any) -> list[tuple[
         try:
             stages.append((stage["until"], dataclasses.replace(task_config, **settings)))
         except ValueError as error:  # the task's own check of its settings
-            raise ConfigError(f"{where}: {_one_line(str(error))}") from None
+            raise ConfigError(f"{where}: {one_line(str(error))}") from None
     return stages
 
 
@@ -311,10 +312,10 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
-        raise ConfigError(f"invalid TOML in {path}: not UTF-8 text ({_one_line(error.reason)} "
+        raise ConfigError(f"invalid TOML in {path}: not UTF-8 text ({one_line(error.reason)} "
                           f"at byte {error.start})") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"invalid TOML in {path}: {_one_line(str(error))}") from None
+        raise ConfigError(f"invalid TOML in {path}: {one_line(str(error))}") from None
 
 
 def parse_override(text: str, task: str | None = None) -> tuple[str, str, Any]:
@@ -376,7 +377,7 @@ def _task_config_class(task: str) -> type:
     try:
         entry = tasks.get(task)
     except ValueError as error:
-        raise ConfigError(_one_line(str(error))) from None
+        raise ConfigError(one_line(str(error))) from None
     cls = entry.Config
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise TypeError(f"task {task!r}: Config must be a dataclass, got {cls!r}")
@@ -464,7 +465,7 @@ def _assemble(task: str, sections: Mapping[str, Mapping[str, Any]]) -> RunConfig
     except ConfigError:
         raise
     except ValueError as error:  # the task's own check of its settings (its message names the task)
-        raise ConfigError(_one_line(str(error))) from None
+        raise ConfigError(one_line(str(error))) from None
     _check_types(task_config, "task")
     train = TrainConfig(**sections["train"])
     curriculum_task_configs(train, task_config)  # every stage's settings checked before the run starts

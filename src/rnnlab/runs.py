@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from . import tasks
-from .config import ConfigError, RunConfig, apply_overrides, curriculum_task_configs
+from .config import ConfigError, RunConfig, apply_overrides, curriculum_task_configs, one_line
 from .memory import NTM
 from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceGenerator, SequenceTagger
 from .training import checkpoint as ckpt
@@ -43,7 +43,7 @@ def _create_task(name: str, task_config, where: str = ""):
     try:
         return tasks.create(name, task_config)
     except (ValueError, TypeError) as error:
-        raise ConfigError(where + " ".join(str(error).split())) from None
+        raise ConfigError(where + one_line(error)) from None
 
 
 def build_curriculum(config: RunConfig, task) -> list[tuple[int, tasks.Task]]:
@@ -94,7 +94,7 @@ def build_model(config: RunConfig, task) -> nn.Module:
     except ConfigError:
         raise
     except (ValueError, TypeError) as error:
-        raise ConfigError(f"model: {' '.join(str(error).split())}") from None
+        raise ConfigError(f"model: {one_line(error)}") from None
     return model.to(device=resolve_device(config.train.device), dtype=getattr(torch, m.dtype))
 
 
@@ -245,7 +245,7 @@ def sample(run_dir: str | Path, prime: str | None = None, length: int = 200, tem
     try:
         tokens = task.encode(task.default_prime() if prime is None else prime)
     except ValueError as error:
-        raise ConfigError(f"--prime: {' '.join(str(error).split())}") from None
+        raise ConfigError(f"--prime: {one_line(error)}") from None
     if len(tokens) == 0:
         raise ConfigError("--prime must hold at least one token (leave it out for the default)")
     model = build_model(config, task)

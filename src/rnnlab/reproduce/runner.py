@@ -189,7 +189,7 @@ def run_experiment(experiment: Experiment, out: str | Path, *, quick: bool = Fal
     evaluation).  ``steps`` caps every budget and shrinks the evaluations (smoke tests).  Progress
     goes to ``log`` (default: stderr)."""
     from .. import runs
-    from ..config import ConfigError
+    from ..config import ConfigError, one_line
     from ..data.errors import DataError
     from ..training.trainer import TrainingError
 
@@ -217,7 +217,7 @@ def run_experiment(experiment: Experiment, out: str | Path, *, quick: bool = Fal
                 log(f"{head} ({run.task}, {run.model}; {_budget(config)}{', quick' if quick else ''}) -> {run_dir}")
                 summary, reused = _train_or_reuse(runs, config, run_dir, log)
             except (ConfigError, DataError, runs.RunError, TrainingError) as error:
-                row["note"] = f"error: {' '.join(str(error).split())}"
+                row["note"] = f"error: {one_line(error)}"
                 log(f"{head}: {row['note']}")
             else:
                 value = summary[run.metric]
@@ -236,7 +236,7 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
     """The rows of ``run``'s evaluations, ``parent`` being the run's row: each scores the run's final
     checkpoint at its settings and draws its pictures; skipped when the run was (or, under --quick,
     when the run says quick_evaluations=False), an error when the run stopped on one."""
-    from ..config import ConfigError
+    from ..config import ConfigError, one_line
     from ..data.errors import DataError
 
     rows = []
@@ -262,7 +262,7 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
         try:
             summary = runs.evaluate(run_dir, overrides, log=log, plots=True)
         except (ConfigError, DataError, runs.RunError) as error:
-            row["note"] = f"error: {' '.join(str(error).split())}"
+            row["note"] = f"error: {one_line(error)}"
             log(f"{name}: {row['note']}")
             continue
         value = summary[run.metric]
@@ -354,8 +354,7 @@ def _quick_changes(run: Run, places: dict[str, Path | None]) -> list[str]:
         quick = _flat(build_config(run.task, model=run.model, overrides=run.settings(quick=True, **places)).to_dict())
     except ConfigError as error:
         return [f"(cannot show: {error})"]
-    return [f"{key} {_value(full.get(key))} → {_value(quick.get(key))}"
-            for key in quick if full.get(key) != quick.get(key)]
+    return _changes(full, quick)
 
 
 def _evaluation_changes(run: Run, evaluation: Evaluation) -> list[str]:
@@ -370,6 +369,11 @@ def _evaluation_changes(run: Run, evaluation: Evaluation) -> list[str]:
         full, quick = parsed(False), parsed(True)
     except ConfigError as error:
         return [f"(cannot show: {error})"]
+    return _changes(full, quick)
+
+
+def _changes(full: dict, quick: dict) -> list[str]:
+    """``"key full → quick"`` for every flat key whose value differs."""
     return [f"{key} {_value(full.get(key))} → {_value(quick.get(key))}"
             for key in {**full, **quick} if full.get(key) != quick.get(key)]
 
