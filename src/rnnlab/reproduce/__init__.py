@@ -7,8 +7,9 @@
 ['adding, LSTM', 'temporal order, LSTM', 'adding, Elman (tanh)']
 
 Each module defines ``EXPERIMENT``, a ``runner.Experiment``: its runs (``runner.Run``: task,
-model, settings, metric, target, quick settings, data files, evaluations at other task settings:
-``runner.Evaluation``) and a paragraph for the report.
+model, settings, metric, target, quick settings and the quick target that judges them, data files,
+evaluations at other task settings: ``runner.Evaluation``) and a paragraph for the report.
+The data files default to the repository's data/ (``runner.shipped_data``).
 ``main`` runs a list of them and writes the report; ``runner`` holds the machinery.
 """
 
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import runner
 from .runner import (QUICK_NOTE, RESULT_KEYS, Evaluation, Experiment, Run, failed, run_experiment, table,
                      write_report)
 
@@ -54,23 +56,30 @@ def main(names: Sequence[str], out: str | Path, *, quick: bool = False, data: st
          fashion: str | Path | None = None, steps: int | None = None, command: str = "rnnlab reproduce",
          log: Callable[[str], None] | None = None) -> int:
     """Run the experiments ``names`` into ``out``, print their tables, write OUT/report.md; returns the
-    exit code: 1 when a run stopped on an error or, in full mode, missed its target, else 0.
-    ``quick`` runs train with QUICK_THREADS threads unless OMP_NUM_THREADS is set."""
+    exit code: 1 when a run stopped on an error or missed its target (under ``quick``, its quick
+    target), else 0.  ``data`` None reads the repository's data/ where there is one
+    (``runner.shipped_data()``).  ``quick`` runs train with QUICK_THREADS threads unless
+    OMP_NUM_THREADS is set."""
     import torch
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     experiments = [get(name) for name in names]
-    problems = []
-    threads, note = torch.get_num_threads(), ""
+    problems, notes = [], []
+    if data is None:
+        data = runner.shipped_data()
+        if data is not None:
+            notes.append(f"Data: the repository's own, {data} (`--data DIR` to read another).")
+            log(f"data: {data} (the repository's data/; --data DIR to read another)")
+    threads = torch.get_num_threads()
     if quick and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(QUICK_THREADS)
-        note = f"Quick runs train with {QUICK_THREADS} thread (OMP_NUM_THREADS=N to change it)."
+        notes.append(f"Quick runs train with {QUICK_THREADS} thread (OMP_NUM_THREADS=N to change it).")
     try:
         for experiment in experiments:
             rows = run_experiment(experiment, out, quick=quick, data=data, fashion=fashion, steps=steps, log=log)
             print(f"\n{experiment.title}{f' ({QUICK_NOTE})' if quick else ''}\n\n{table(rows)}", flush=True)
             problems += [f"{experiment.name}: {problem}" for problem in failed(rows)]
-        report = write_report(out, [get(name) for name in available()], command, note)
+        report = write_report(out, [get(name) for name in available()], command, " ".join(notes))
     finally:
         torch.set_num_threads(threads)
     log(f"report: {report}")

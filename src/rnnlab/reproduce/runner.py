@@ -1,12 +1,14 @@
 """Running an experiment's runs and reporting them: shared by every module of ``rnnlab.reproduce``.
 
 An experiment is a list of ``Run``s, each ``rnnlab train TASK --model CELL --set ...`` with the
-metric it is judged by and the published target (or None: reported only).  ``run_experiment``
-trains them one after the other into
+metric it is judged by, the published target (or None: reported only) and the quick target that its
+quick settings must reach to show learning (or None).  ``run_experiment`` trains them one after the
+other into
 
     OUT/EXPERIMENT/RUN/               a run directory (DESIGN.md; RUN is Run.directory), full budget
     OUT/EXPERIMENT/quick/RUN/         the same run with its quick settings (--quick)
-    OUT/EXPERIMENT/results.json       one object per run: RESULT_KEYS, and ``note`` (why it was skipped,
+    OUT/EXPERIMENT/results.json       one object per run: RESULT_KEYS (``met`` judges ``target``, under
+                                      --quick ``quick_target``), and ``note`` (why it was skipped,
                                       or its error), ``settings`` (of the full run), ``quick_changes``
                                       ("key full → quick"), ``pictures`` (paths from OUT/EXPERIMENT)
     OUT/EXPERIMENT/report.md          the experiment's section: table, settings, pictures
@@ -26,8 +28,13 @@ reached the budget) is read as it is, an unfinished one is resumed, and a longer
 (``train.steps``, ``train.max_minutes``) continues it, as ``rnnlab train --resume`` does.  A
 run directory that holds a run with other settings is left alone and reported as an error.
 
+Quick mode is judged on quick targets: each states what its budget must show (e.g. an mse well below
+the trivial answer's, an accuracy above chance by a margin), ``met`` judges it, the full target stands
+beside it, and a miss makes ``rnnlab reproduce --quick`` exit 1 like an error.
+
 Runs that read files name them with ``{data}`` and ``{fashion}`` in their settings; one whose
 directory was not given, or lacks a file, is skipped and the report says which option gives it.
+Without ``--data``, ``rnnlab reproduce`` reads the repository's own data/ folder (``shipped_data``).
 """
 
 from __future__ import annotations
@@ -39,15 +46,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-RESULT_KEYS = ("run", "task", "model", "metric", "value", "target", "met", "steps", "minutes", "run_dir",
-               "quick", "skipped")
+RESULT_KEYS = ("run", "task", "model", "metric", "value", "target", "quick_target", "met", "steps", "minutes",
+               "run_dir", "quick", "skipped")
 TARGET_OPS = {"<": float.__lt__, "<=": float.__le__, ">=": float.__ge__, ">": float.__gt__}
 BUDGET_KEYS = ("train.steps", "train.max_minutes")  # what may change between sessions of one run
 DATA_OPTIONS = {  # the placeholder in a run's settings -> the option that fills it in
     "data": "--data DIR (the directory holding tinyshakespeare.txt and sentiment/*.txt)",
-    "fashion": "--fashion DIR (the Fashion-MNIST IDX files, e.g. /usr/share/datasets/fashion-mnist)",
+    "fashion": "--fashion DIR (the Fashion-MNIST IDX files; Debian's dataset-fashion-mnist installs them in "
+               "/usr/share/datasets/fashion-mnist)",
 }
-QUICK_NOTE = "quick budget: targets not expected"
+# the repository's data/ (tinyshakespeare.txt, sentiment/*.txt), beside src/ when rnnlab is installed from a
+# clone with `pip install -e` (this file is ROOT/src/rnnlab/reproduce/runner.py); see shipped_data
+SHIPPED_DATA = Path(__file__).resolve().parents[3] / "data"
+QUICK_NOTE = "quick budget: judged on quick targets"
 SMOKE_EVAL_SIZE = 32  # held-out sequences per evaluation under the hidden --steps cap (tests)
 SMOKE_EVAL_EVERY = 10  # steps between evaluations under --steps (the same whatever the cap, so a larger cap resumes)
 _FINISHED_SLACK_SECONDS = 2.0  # a run stopped by max_minutes ends a little before the minute is full
@@ -60,7 +71,8 @@ class Evaluation:
 
     ``overrides`` are ``task.*`` settings; ``target`` is ``(op, value)`` on the run's metric, or
     None (reported only).  ``quick``, when given, are the overrides used instead of ``overrides``
-    under --quick (whose runs train on shorter sequences), and ``quick_label`` the label then.
+    under --quick (whose runs train on shorter sequences), ``quick_label`` the label then, and
+    ``quick_target`` what judges the evaluation then (None: reported).
     """
 
     label: str  # e.g. "length 120": the row is named "RUN at LABEL"
@@ -68,6 +80,7 @@ class Evaluation:
     target: tuple[str, float] | None = None
     quick: tuple[str, ...] | None = None  # overrides under --quick (instead of overrides); None: the same
     quick_label: str = ""  # the label under --quick; default: label
+    quick_target: tuple[str, float] | None = None  # judges the evaluation under --quick; None: reported
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", tuple(self.overrides))
@@ -79,6 +92,7 @@ class Evaluation:
             if not text.startswith("task."):
                 raise ValueError(f"evaluation {self.label}: overrides must be task.* settings; got {text!r}")
         object.__setattr__(self, "target", _check_target(f"evaluation {self.label}", self.target))
+        object.__setattr__(self, "quick_target", _check_target(f"evaluation {self.label}", self.quick_target))
 
     def settings(self, *, quick: bool) -> list[str]:
         return list(self.quick if quick and self.quick is not None else self.overrides)
@@ -86,8 +100,12 @@ class Evaluation:
     def name(self, *, quick: bool) -> str:
         return self.quick_label if quick else self.label
 
-    def met(self, value: float) -> bool | None:
-        return _met(self.target, value)
+    def judged_by(self, *, quick: bool) -> tuple[str, float] | None:
+        """The target that judges the evaluation: ``quick_target`` under --quick, else ``target``."""
+        return self.quick_target if quick else self.target
+
+    def met(self, value: float, *, quick: bool = False) -> bool | None:
+        return _met(self.judged_by(quick=quick), value)
 
 
 @dataclass(frozen=True)
@@ -97,8 +115,10 @@ class Run:
     ``overrides`` are ``section.key=value`` settings, in which ``{data}`` and ``{fashion}``
     stand for the directories given by ``--data`` and ``--fashion``; ``quick`` are applied
     after them under ``--quick``.  ``target`` is ``(op, value)`` with op one of <, <=, >=, >,
-    or None for a run that is only reported.  ``needs`` are the files the run reads, written
-    with the same placeholders (an IDX file may also be there with .gz appended).  ``directory``
+    or None for a run that is only reported; ``quick_target`` is the same for the quick settings,
+    what their budget must reach to show learning (its comment states the trivial answer or chance
+    it must beat), judged under ``--quick`` in place of ``target``.  ``needs`` are the files the run
+    reads, written with the same placeholders (an IDX file may also be there with .gz appended).  ``directory``
     names its run directory in OUT/EXPERIMENT (OUT/EXPERIMENT/quick under --quick).
     ``evaluations`` score the trained run at other task settings (``Evaluation``), in quick mode
     too unless ``quick_evaluations`` is False (their rows are then skipped).
@@ -115,6 +135,7 @@ class Run:
     directory: str = ""  # the run directory's name in OUT/EXPERIMENT; default: the name in lower case, dashed
     evaluations: tuple[Evaluation, ...] = ()
     quick_evaluations: bool = True  # False: under --quick the evaluations are skipped
+    quick_target: tuple[str, float] | None = None  # judges the run under --quick; None: reported
 
     def __post_init__(self) -> None:
         for name in ("overrides", "quick", "needs", "evaluations"):
@@ -122,6 +143,7 @@ class Run:
         if not self.directory:
             object.__setattr__(self, "directory", _slug(self.name))
         object.__setattr__(self, "target", _check_target(f"run {self.name}", self.target))
+        object.__setattr__(self, "quick_target", _check_target(f"run {self.name}", self.quick_target))
         for quick in (False, True):
             labels = [evaluation.name(quick=quick) for evaluation in self.evaluations]
             if len(set(labels)) != len(labels):
@@ -137,8 +159,12 @@ class Run:
         """The run's overrides (then its quick ones), ``{data}`` and ``{fashion}`` filled in."""
         return [_fill(text, data=data, fashion=fashion) for text in (*self.overrides, *(self.quick if quick else ()))]
 
-    def met(self, value: float) -> bool | None:
-        return _met(self.target, value)
+    def judged_by(self, *, quick: bool) -> tuple[str, float] | None:
+        """The target that judges the run: ``quick_target`` under --quick, else ``target``."""
+        return self.quick_target if quick else self.target
+
+    def met(self, value: float, *, quick: bool = False) -> bool | None:
+        return _met(self.judged_by(quick=quick), value)
 
     def rows(self, *, quick: bool) -> list[str]:
         """The names of the run's rows: its own, then one per evaluation ("RUN at LABEL")."""
@@ -148,10 +174,14 @@ class Run:
 def _check_target(what: str, target) -> tuple[str, float] | None:
     if target is None:
         return None
-    op, value = target
+    try:
+        op, value = target
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: a target is (operator, number), e.g. ('<', 0.01); got {target!r}") from None
     if op not in TARGET_OPS:
         raise ValueError(f"{what}: target operator must be one of {', '.join(TARGET_OPS)}; got {op!r}")
-    return op, float(value)
+    return op, value
 
 
 def _met(target: tuple[str, float] | None, value: float) -> bool | None:
@@ -201,7 +231,7 @@ def run_experiment(experiment: Experiment, out: str | Path, *, quick: bool = Fal
         run_dir = folder / ("quick" if quick else "") / run.directory
         settings = run.settings(quick=quick, **places)
         row = {"run": run.name, "task": run.task, "model": run.model, "metric": run.metric, "value": None,
-               "target": None if run.target is None else list(run.target), "met": None, "steps": None,
+               "target": _listed(run.target), "quick_target": _listed(run.quick_target), "met": None, "steps": None,
                "minutes": None, "run_dir": str(run_dir), "quick": quick, "skipped": False, "note": None,
                "settings": run.settings(quick=False, **places),
                "quick_changes": _quick_changes(run, places) if quick else [], "pictures": []}
@@ -221,9 +251,9 @@ def run_experiment(experiment: Experiment, out: str | Path, *, quick: bool = Fal
                 log(f"{head}: {row['note']}")
             else:
                 value = summary[run.metric]
-                row.update(value=value, met=run.met(value), steps=summary["step"],
+                row.update(value=value, met=run.met(value, quick=quick), steps=summary["step"],
                            minutes=round(summary["seconds"] / 60, 2), pictures=_pictures(run, run_dir, folder))
-                log(f"{head}: {run.metric} {value:.4g}{_target(run.target)} after {row['steps']} steps, "
+                log(f"{head}: {run.metric} {value:.4g}{_target(run, quick)} after {row['steps']} steps, "
                     f"{_minutes(row['minutes'])} min" + (" (finished before: read its summary.json)" if reused else ""))
         rows += _evaluate(runs, run, row, folder, head, quick=quick, log=log)
     folder.mkdir(parents=True, exist_ok=True)
@@ -244,8 +274,9 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
     for evaluation in run.evaluations:
         label = evaluation.name(quick=quick)
         overrides = evaluation.settings(quick=quick)
-        row = {**parent, "run": f"{run.name} at {label}", "value": None, "target": None if evaluation.target is None
-               else list(evaluation.target), "met": None, "note": None, "settings": evaluation.settings(quick=False),
+        row = {**parent, "run": f"{run.name} at {label}", "value": None, "target": _listed(evaluation.target),
+               "quick_target": _listed(evaluation.quick_target), "met": None, "note": None,
+               "settings": evaluation.settings(quick=False),
                "quick_changes": _evaluation_changes(run, evaluation) if quick else [], "pictures": [],
                "evaluation": label}
         rows.append(row)
@@ -267,22 +298,23 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
             continue
         value = summary[run.metric]
         plots = runs.eval_plots_directory(run_dir, overrides)
-        row.update(value=value, met=evaluation.met(value),
+        row.update(value=value, met=evaluation.met(value, quick=quick),
                    pictures=[path.relative_to(folder).as_posix() for path in sorted(plots.glob("*.png"))])
-        log(f"{name} ({' '.join(overrides)}): {run.metric} {value:.4g}{_target(evaluation.target)}")
+        log(f"{name} ({' '.join(overrides)}): {run.metric} {value:.4g}{_target(evaluation, quick)}")
     return rows
 
 
 def failed(rows: Sequence[dict]) -> list[str]:
-    """What makes ``rnnlab reproduce`` exit 1, one line each: runs that stopped on an error and, in
-    full mode, missed targets (quick budgets are not expected to reach them)."""
+    """What makes ``rnnlab reproduce`` exit 1, one line each: runs that stopped on an error, and missed
+    targets: in full mode the targets, in quick mode the quick targets."""
     problems = []
     for row in rows:
         if row["note"] and not row["skipped"]:
             problems.append(f"{row['run']}: {row['note']}")
-        elif row["met"] is False and not row["quick"]:
-            op, bound = row["target"]
-            problems.append(f"{row['run']}: {row['metric']} {row['value']:.4g} misses {op} {bound:g}")
+        elif row["met"] is False:
+            op, bound = row["quick_target"] if row["quick"] else row["target"]
+            problems.append(f"{row['run']}: {row['metric']} {row['value']:.4g} misses "
+                            f"{'the quick target ' if row['quick'] else ''}{op} {bound:g}")
     return problems
 
 
@@ -399,23 +431,30 @@ def render_section(experiment: Experiment, rows: Sequence[dict], base: str) -> s
     lines = [f"## {experiment.title}", "", experiment.description.strip(), ""]
     if quick:
         lines += [f"**{QUICK_NOTE[0].upper()}{QUICK_NOTE[1:]}.** Each run trains with the quick settings "
-                  f"listed below; the targets are those of the full runs (`rnnlab reproduce {experiment.name}`)."
+                  "listed below and `met` judges its quick target, what that budget must reach to show learning "
+                  "(well beyond the trivial answer or chance); a miss is a failure (exit code 1). The full target, "
+                  f"of `rnnlab reproduce {experiment.name}`, stands beside it."
                   + (f" {experiment.quick_note.strip()}" if experiment.quick_note else ""), ""]
-    lines += ["| run | model | metric | value | target | met | steps | minutes |",
-              "| --- | --- | --- | ---: | --- | --- | ---: | ---: |"]
+        lines += ["| run | model | metric | value | quick target | met | full target | steps | minutes |",
+                  "| --- | --- | --- | ---: | --- | --- | --- | ---: | ---: |"]
+    else:
+        lines += ["| run | model | metric | value | target | met | steps | minutes |",
+                  "| --- | --- | --- | ---: | --- | --- | ---: | ---: |"]
     for row in rows:
-        target = "reported" if row["target"] is None else f"{row['target'][0]} {row['target'][1]:g}"
         if row["skipped"]:
             value, met = "skipped", ""
         elif row["value"] is None:
             value, met = "error", ""
         else:
             value = f"{row['value']:.4g}"
-            met = "" if row["met"] is None else "yes" if row["met"] else "no" if row["quick"] else "**no**"
+            met = "" if row["met"] is None else "yes" if row["met"] else "**no**"
+        # quick rows: the judged quick target, met, then the full target beside it
+        judged = [_shown(row.get("quick_target")), met, _shown(row["target"])] if row["quick"] else [
+            _shown(row["target"]), met]
         steps = "" if row["steps"] is None else row["steps"]
         minutes = "" if row["minutes"] is None else _minutes(row["minutes"])
-        lines.append(f"| {row['run']} | {row['model']} | {row['metric']} | {value} | {target} | {met} | {steps} "
-                     f"| {minutes} |")
+        lines.append(" | ".join(["", row["run"], row["model"], row["metric"], value, *judged, str(steps), minutes, ""])
+                     .strip())
     notes = [row for row in rows if row["note"]]
     if notes:
         lines += [""] + [f"- {row['run']}: {'skipped, ' if row['skipped'] else ''}{row['note']}" for row in notes]
@@ -475,8 +514,34 @@ def _parent(row: dict) -> str:
     return row["run"][: -len(suffix)] if row["run"].endswith(suffix) else row["run"]
 
 
-def _target(target: tuple[str, float] | None) -> str:
-    return "" if target is None else f" (target {target[0]} {target[1]:g})"
+def _target(judged: Run | Evaluation, quick: bool) -> str:
+    """`` (target < 0.01)``, under --quick `` (quick target < 0.1; full < 0.01)``, for the log."""
+    full = "" if judged.target is None else f"{judged.target[0]} {judged.target[1]:g}"
+    if not quick:
+        return f" (target {full})" if full else ""
+    target = judged.quick_target
+    shown = "reported" if target is None else f"quick target {target[0]} {target[1]:g}"
+    return f" ({shown}{f'; full {full}' if full else ''})"
+
+
+def _shown(target) -> str:
+    """A target as the table shows it: ``< 0.01``, or ``reported``."""
+    return "reported" if target is None else f"{target[0]} {target[1]:g}"
+
+
+def _listed(target: tuple[str, float] | None) -> list | None:
+    """A target as results.json holds it: ``["<", 0.01]`` or null."""
+    return None if target is None else list(target)
+
+
+def shipped_data() -> Path | None:
+    """The repository's data/ folder (SHIPPED_DATA), the default of ``--data``, when rnnlab runs from a
+    clone (installed editable: this module lies in ROOT/src/rnnlab/); None elsewhere, e.g. a wheel
+    installed in site-packages, whose data runs are then skipped as without ``--data``."""
+    package = Path(__file__).resolve().parents[1]
+    if package.parent.name != "src" or not SHIPPED_DATA.is_dir():
+        return None
+    return SHIPPED_DATA
 
 
 def _stderr(line: str) -> None:
