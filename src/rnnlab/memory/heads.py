@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .gradients import clip_gradient
+
 
 class HeadParameters(NamedTuple):
     """Every head's parameters for one step, after their activations."""
@@ -51,16 +53,19 @@ class HeadParameterLayer(nn.Module):
         read_heads: R.  write_heads: W.
         memory_width: M.  shift_range: s, shifts −s … +s allowed.
         clip: the linear outputs are clipped to [−clip, clip] before the activations; None: no clip.
+        gradient_clip: the gradient reaching the linear outputs is clamped to [−gradient_clip,
+            gradient_clip] elementwise in the backward pass (gradients.py); None: no clamp.  The values
+            are unchanged.
 
     The output units are laid out [k (H·M) | β (H) | g (H) | s (H·(2s+1)) | γ (H) | e (W·M) | a (W·M)].
     Weights start at a truncated normal of standard deviation 1/√C (as Collier & Beel), biases at 0.
     """
 
     def __init__(self, controller_size: int, read_heads: int, write_heads: int, memory_width: int,
-                 shift_range: int, clip: float | None = None) -> None:
+                 shift_range: int, clip: float | None = None, gradient_clip: float | None = None) -> None:
         super().__init__()
         heads = read_heads + write_heads
-        self.heads, self.write_heads, self.clip = heads, write_heads, clip
+        self.heads, self.write_heads, self.clip, self.gradient_clip = heads, write_heads, clip, gradient_clip
         self.sizes = (heads * memory_width, heads, heads, heads * (2 * shift_range + 1), heads,
                       write_heads * memory_width, write_heads * memory_width)
         self.linear = nn.Linear(controller_size, sum(self.sizes))
@@ -72,7 +77,7 @@ class HeadParameterLayer(nn.Module):
         nn.init.zeros_(self.linear.bias)
 
     def forward(self, controller_output: Tensor) -> HeadParameters:
-        raw = self.linear(controller_output)  # (B, P)
+        raw = clip_gradient(self.linear(controller_output), self.gradient_clip)  # (B, P)
         if self.clip is not None:
             raw = raw.clamp(-self.clip, self.clip)
         batch = raw.shape[0]
