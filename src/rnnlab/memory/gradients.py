@@ -26,16 +26,17 @@ from torch import Tensor
 
 
 class _ClipGradient(torch.autograd.Function):
-    """y = x forward; ∂L/∂x = clamp(∂L/∂y, −bound, bound) backward."""
+    """y_i = x_i forward; ∂L/∂x_i = clamp(∂L/∂y_i, −bound, bound) backward, for several tensors in one node
+    (the cost of a node in the graph is mostly fixed, so one node for a whole state is cheaper)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, bound: float) -> Tensor:
+    def forward(ctx, bound: float, *xs: Tensor) -> tuple[Tensor, ...]:
         ctx.bound = bound
-        return x.view_as(x)
+        return tuple(x.view_as(x) for x in xs)
 
     @staticmethod
-    def backward(ctx, grad: Tensor):
-        return grad.clamp(-ctx.bound, ctx.bound), None
+    def backward(ctx, *grads: Tensor):
+        return (None, *(None if g is None else g.clamp(-ctx.bound, ctx.bound) for g in grads))
 
 
 def clip_gradient(x: Tensor, bound: float | None) -> Tensor:
@@ -45,7 +46,21 @@ def clip_gradient(x: Tensor, bound: float | None) -> Tensor:
     """
     if bound is None or not x.requires_grad:
         return x
-    return _ClipGradient.apply(x, bound)
+    return _ClipGradient.apply(bound, x)[0]
+
+
+def clip_gradients(tensors: tuple[Tensor, ...], bound: float | None) -> tuple[Tensor, ...]:
+    """``clip_gradient`` of each tensor, in one node of the graph."""
+    if bound is None:
+        return tensors
+    need = [i for i, x in enumerate(tensors) if x.requires_grad]
+    if not need:
+        return tensors
+    clipped = _ClipGradient.apply(bound, *(tensors[i] for i in need))
+    out = list(tensors)
+    for i, x in zip(need, clipped):
+        out[i] = x
+    return tuple(out)
 
 
 NONE_WORD = "none"

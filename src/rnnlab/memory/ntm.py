@@ -52,20 +52,20 @@ Gradient clipping in the backward pass (``gradient_clip``, default GRADIENT_CLIP
 step, the gradient flowing back into
 
     M_{t−1}, w_{t−1}, r_{t−1}   the memory, the heads' weightings and the read vectors the step receives
-    c_t                        the controller's output, as the heads and the readout send it back
     W_p c_t + b_p              the heads' linear outputs, before their activations (heads.py)
 
 is clamped elementwise to [−gradient_clip, gradient_clip]; the forward values are unchanged,
 bit for bit (gradients.py).  Graves (2013), "Generating sequences with recurrent neural
 networks" §2, clips the derivatives with respect to the network inputs of the LSTM layers to
-[−1, 1] inside the backward pass, and Graves et al. (2014) train the NTM the same way without
-saying where.  Departure: the clip here sits on the memory and the heads, the path that the
+[−1, 1] inside the backward pass (Graves et al. 2014 do not say whether or where they clip
+the NTM's gradients).  Departure: the clip here sits on the memory and the heads, the path that the
 LSTM's own gating does not protect, and not inside the controller's cells, whose recurrence
 (the LSTM's cell state) is left as the cell computes it.  Why: without it, an n-gram run
 (sequences of 200 steps, controller of 100, memory 128 × 20) saw the gradient flowing back
 through the memory reach inf around step 4,000 and turn NaN in the write's backward (inf × 0),
 and the trainer skipped 8 steps.  The bound is per element of a loss averaged over the batch
-and the bits, so it is loose where training is healthy (see GRADIENT_CLIP for the measurement).
+and the bits (Graves's loss was a sum), so [−1, 1] here is far looser than his: it does not
+act while training is healthy (see GRADIENT_CLIP for the measurement), only on a blow-up.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ from torch import Tensor, nn
 from ..cells import available, create
 from ..cells.base import check_size
 from . import addressing
-from .gradients import check_bound, clip_gradient
+from .gradients import check_bound, clip_gradients
 from .heads import HeadParameterLayer
 
 MEMORY_INITS = ("constant", "learned", "random")
@@ -136,8 +136,8 @@ class NTM(nn.Module):
         clip_controller: the head parameters are clipped to ±this before their
             activations; None for no clip (module docstring).
         gradient_clip: the gradient flowing back into the memory, the weightings, the read
-            vectors, the controller's output and the head parameters is clamped to ±this
-            elementwise at every step, inside the backward pass; the forward is unchanged.
+            vectors and the head parameters is clamped to ±this elementwise at every step,
+            inside the backward pass; the forward is unchanged.
             A positive number, or None (also "none", TOML's spelling) for no clamp (module docstring).
         **controller_options: passed to ``rnnlab.cells.create`` (e.g. ``forget_bias``).
 
@@ -286,14 +286,12 @@ class NTM(nn.Module):
         """One step on the loop's working state; weights (B, H, N) hold the read heads' rows first.
 
         Returns c_t (B, C), M_t (B, N, M), w_t (B, H, N), r_t (B, R, M), controller state, a_t (B, W, M).
-        With gradient_clip, the gradients into M_{t−1}, w_{t−1}, r_{t−1} and c_t are clamped (module docstring).
+        With gradient_clip, the gradients into M_{t−1}, w_{t−1} and r_{t−1} are clamped, in one node of the
+        graph, and those into the head parameters in heads.py (module docstring).
         """
-        bound = self.gradient_clip
-        memory, weights, reads = clip_gradient(memory, bound), clip_gradient(weights, bound), \
-            clip_gradient(reads, bound)
+        memory, weights, reads = clip_gradients((memory, weights, reads), self.gradient_clip)
         controller_output, controller_state = self._control(torch.cat([x_t, reads.flatten(1)], dim=-1),
                                                             controller_state)
-        controller_output = clip_gradient(controller_output, bound)
         p = self.heads(controller_output)
         weights = addressing.address(memory, weights, p.key, p.key_strength, p.gate, p.shift_weights, p.gamma)
         read_weights, write_weights = weights.split([self.read_heads, self.write_heads], dim=1)
