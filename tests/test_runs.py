@@ -91,14 +91,38 @@ def test_an_existing_run_is_not_overwritten_without_resume(tmp_path, capsys):
 
 def test_resume_refuses_to_change_the_model_or_the_task(tmp_path, capsys):
     assert _train(tmp_path, steps=3) == 0
+    capsys.readouterr()
     run = str(tmp_path / "run")
     for argv, message in ((["train", "adding", "--out", run, "--resume", "--set", "model.hidden_size=16"],
-                           "only train.* settings may change, not model.hidden_size"),
+                           f"--resume keeps the run's model and task: model.hidden_size is 8 in {run}, not 16; "
+                           f"only train.* settings may change"),
+                          (["train", "adding", "--out", run, "--resume", "--model", "lstm"],
+                           f'model.name is "gru" in {run}, not "lstm"'),
                           (["train", "temporal_order", "--out", run, "--resume"],
-                           f"--resume: {run} is a run of adding with gru")):
-        with pytest.raises(SystemExit):
+                           f"--resume: {run} is a run of task adding, not temporal_order")):
+        with pytest.raises(SystemExit) as exit_info:
             cli.main(argv)
-        assert message in capsys.readouterr().err
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+
+
+def test_the_same_command_with_resume_added_continues_the_run(tmp_path, capsys):
+    """Every setting of the first command repeated at its recorded value is accepted; train.* may change."""
+    assert _train(tmp_path, steps=3) == 0
+    assert _train(tmp_path, "--resume", steps=3) == 0  # the same command, --resume added: nothing left to do
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["step"] == 3
+    assert _train(tmp_path, "--resume", "--set", "train.lr=3e-4", steps=5) == 0  # a longer budget, another lr
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["lr"] == 3e-4
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["step"] == 5
+
+
+def test_resume_without_out_finds_the_default_run_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "adding", "--model", "gru", "--seed", "3", *TINY]
+    assert cli.main([*argv, "--steps", "2"]) == 0
+    assert cli.main([*argv, "--steps", "4", "--resume"]) == 0
+    assert json.loads((tmp_path / "runs" / "adding-gru-seed3" / "summary.json").read_text())["step"] == 4
 
 
 def test_a_run_killed_between_checkpoints_resumes_to_bit_identical_parameters(tmp_path):

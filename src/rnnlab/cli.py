@@ -5,15 +5,18 @@ done elsewhere (``runs.py`` for train and eval, ``reproduce/`` for reproduce, ``
     rnnlab models                      every cell name with a one-line description
     rnnlab train TASK [--model NAME] [--config FILE.toml] [--set key=value ...]
                       [--steps N] [--seed S] [--out DIR] [--resume] [--device cpu|cuda|auto]
-                      [--tensorboard] [--nproc N]
-    rnnlab eval RUN_DIR [--set key=value ...] [--json] [--plots]
+                      [--tensorboard] [--nproc N] [--print-config]
+    rnnlab eval RUN_DIR [--set key=value ...] [--json] [--plots] [--checkpoint latest|best|STEP]
     rnnlab sample RUN_DIR [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]
+                          [--checkpoint latest|best|STEP]
                                        text from a language-model run (char_lm, word_lm)
     rnnlab reproduce [EXPERIMENT ... | --all] [--quick] [--out DIR] [--data DIR] [--fashion DIR]
                                        train the published experiments; DIR/report.md, results.json
     rnnlab bench [--quick] [--out DIR] speed and memory of every cell against torch.nn
 
-A bad argument is answered with one line on stderr and exit code 2.
+A bad argument is answered with one line on stderr and exit code 2; a run that had to stop (too
+many non-finite steps, a file it could not write) with one line and exit code 1; a run stopped by
+SIGINT or SIGTERM saves a checkpoint, prints how to resume it and exits with 130 or 143.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 from functools import partial
@@ -57,33 +61,42 @@ def _tasks(args: argparse.Namespace) -> int:
     return _listing(tasks.available(), tasks.describe)
 
 
+_COMMAND_VARIABLE = "RNNLAB_COMMAND"  # the command as typed, handed by --nproc to the processes it starts
+
+
 def _train(args: argparse.Namespace, parser: _Parser) -> int:
     from . import runs
-    from .config import ConfigError, build_config
-    from .training.trainer import TrainingError
+    from .config import ConfigError, to_toml
+    from .training.errors import Interrupted, TrainingError
 
+    overrides = [*(args.set or ()), *(["train.tensorboard=true"] if args.tensorboard else [])]
+    flags = dict(steps=args.steps, seed=args.seed, device=args.device)
     try:
+        config, sources = runs.compose_config(args.task, model=args.model, config_file=args.config,
+                                              overrides=overrides, **flags)
+        out = args.out or runs.default_run_dir(config)
         if args.resume:
-            if args.out is None:
-                raise runs.RunError("--resume needs the run directory: --out DIR")
-            flags = [f"train.{k}={v}" for k, v in (("steps", args.steps), ("seed", args.seed),
-                                                    ("device", args.device)) if v is not None]
-            flags += ["train.tensorboard=true"] if args.tensorboard else []
-            config = runs.resumed_config(args.out, [*(args.set or ()), *flags])
-            if config.task != args.task or (args.model is not None and args.model != config.model.name):
-                raise runs.RunError(f"--resume: {args.out} is a run of {config.task} with {config.model.name}")
-            out = args.out
-        else:
-            overrides = [*(args.set or ()), *(["train.tensorboard=true"] if args.tensorboard else [])]
-            config = build_config(args.task, model=args.model, config_file=args.config, overrides=overrides,
-                                  steps=args.steps, seed=args.seed, device=args.device)
-            out = args.out or Path("runs") / f"{config.task}-{config.model.name}-seed{config.train.seed}"
+            given = [*overrides, *(f"train.{key}={value}" for key, value in flags.items() if value is not None)]
+            config = runs.resumed_config(out, given, task=args.task, model=args.model, config_file=args.config)
+            sources = None
+        if args.print_config:
+            print(to_toml(config, sources), end="")
+            return 0
         summary = runs.train(config, out, resume=args.resume)
     except (ConfigError, runs.RunError) as error:
         parser.error(one_line(error))
     except TrainingError as error:  # the run started and had to stop: not a usage error
         print(f"rnnlab train: {one_line(error)}", file=sys.stderr)
         return 1
+    except Interrupted as stop:
+        if os.environ.get("RANK", "0") == "0":
+            command = os.environ.get(_COMMAND_VARIABLE) or shlex.join(["rnnlab", *args.argv])
+            again = command if " --resume" in f" {command} " else f"{command} --resume"
+            print(f"interrupted at step {stop.step}; resume with: {again}", file=sys.stderr)
+        return stop.exit_code
+    except KeyboardInterrupt:  # a second Ctrl-C while the checkpoint was being written
+        print("rnnlab train: stopped at once; the previous checkpoint is kept (resume with --resume)", file=sys.stderr)
+        return 130
     if os.environ.get("RANK", "0") == "0":  # under torchrun, the main process speaks for all
         print(json.dumps(summary))
         print(f"run directory: {out}", file=sys.stderr)
@@ -96,7 +109,7 @@ def _eval(args: argparse.Namespace, parser: _Parser) -> int:
 
     try:
         summary = runs.evaluate(args.run_dir, args.set or (), log=lambda line: print(line, file=sys.stderr),
-                                plots=args.plots)
+                                plots=args.plots, checkpoint=args.checkpoint)
     except (ConfigError, runs.RunError) as error:
         parser.error(one_line(error))
     plots = runs.eval_plots_directory(args.run_dir, args.set or ())
@@ -105,9 +118,35 @@ def _eval(args: argparse.Namespace, parser: _Parser) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        for key, value in summary.items():
+        for key, value in _flat_summary(summary).items():
             print(f"{key:<24} {value:.6g}" if isinstance(value, float) else f"{key:<24} {value}")
     return 0
+
+
+def _flat_summary(summary: dict) -> dict:
+    """``{"best": {"step": 5}}`` -> ``{"best.step": 5}``, for the table of ``rnnlab eval``."""
+    flat = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{inner}": item for inner, item in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _checkpoint(text: str) -> str | int:
+    """--checkpoint: latest, best or a step number."""
+    from .runs import CHECKPOINTS
+
+    if text in CHECKPOINTS:
+        return text
+    try:
+        step = int(text)
+    except ValueError:
+        step = -1
+    if step < 0:
+        raise argparse.ArgumentTypeError(f"must be latest, best or a step number; got {text!r}")
+    return step
 
 
 def _sample(args: argparse.Namespace, parser: _Parser) -> int:
@@ -116,7 +155,8 @@ def _sample(args: argparse.Namespace, parser: _Parser) -> int:
 
     try:
         text = runs.sample(args.run_dir, args.prime, length=args.length, temperature=args.temperature,
-                           top_k=args.top_k, seed=args.seed, log=lambda line: print(line, file=sys.stderr))
+                           top_k=args.top_k, seed=args.seed, log=lambda line: print(line, file=sys.stderr),
+                           checkpoint=args.checkpoint)
     except (ConfigError, runs.RunError) as error:
         parser.error(one_line(error))
     print(text)
@@ -178,12 +218,18 @@ def build_parser() -> _Parser:
     train.add_argument("--steps", type=int, metavar="N", help="optimizer steps (train.steps)")
     train.add_argument("--seed", type=int, metavar="S", help="seeds data, initialisation and dropout (train.seed)")
     train.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: runs/TASK-MODEL-seedS)")
-    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out (default: runs/TASK-MODEL-seedS) from its last checkpoint; "
+                            "the command that started it, with --resume added, continues it; train.* settings "
+                            "may change, others only repeat their recorded values")
     train.add_argument("--device", choices=("cpu", "cuda", "auto"), help="(train.device)")
     train.add_argument("--tensorboard", action="store_true",
                        help="also write TensorBoard event files to RUN_DIR/tensorboard (train.tensorboard)")
     train.add_argument("--nproc", type=int, metavar="N",
                        help="train with N data-parallel processes on this machine (launches torchrun)")
+    train.add_argument("--print-config", action="store_true",
+                       help="print the effective settings as TOML, each with where it came from (default, the "
+                            "task's recommendation, --config, --set, a flag), and exit")
     train.set_defaults(run=partial(_train, parser=train))
 
     eval_ = commands.add_parser("eval", help="evaluate a run's last checkpoint on held-out data")
@@ -194,6 +240,8 @@ def build_parser() -> _Parser:
     eval_.add_argument("--plots", action="store_true",
                        help="also draw the task's and the model's pictures of the first held-out sequence into "
                             "RUN_DIR/plots/eval-...")
+    eval_.add_argument("--checkpoint", type=_checkpoint, default="latest", metavar="WHICH",
+                       help="latest (default), best (the best evaluation of the run) or a step number")
     eval_.set_defaults(run=partial(_eval, parser=eval_))
 
     sample_ = commands.add_parser("sample", help="generate text with a language-model run (char_lm, word_lm)")
@@ -204,6 +252,8 @@ def build_parser() -> _Parser:
                          help="divides the logits: below 1 more likely, above 1 more varied (default: 1)")
     sample_.add_argument("--top-k", type=int, metavar="K", help="sample among the K most likely tokens only")
     sample_.add_argument("--seed", type=int, default=0, metavar="S", help="seeds the draws (default: 0)")
+    sample_.add_argument("--checkpoint", type=_checkpoint, default="latest", metavar="WHICH",
+                         help="latest (default), best (the best evaluation of the run) or a step number")
     sample_.set_defaults(run=partial(_sample, parser=sample_))
 
     from . import reproduce  # the registry only; the experiments' modules load when they run
@@ -247,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv
     if getattr(args, "nproc", None) is not None:
         if args.nproc < 1:
             parser.error(f"argument --nproc: must be at least 1; got {args.nproc}")
@@ -267,4 +318,4 @@ def _launch(argv: list[str], nproc: int) -> int:
             rest.append(arg)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
                "-m", "rnnlab", *rest]
-    return subprocess.call(command)
+    return subprocess.call(command, env={**os.environ, _COMMAND_VARIABLE: shlex.join(["rnnlab", *argv])})

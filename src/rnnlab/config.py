@@ -7,9 +7,11 @@ A run has three sections, each a dataclass whose defaults explain themselves:
     [task]    tasks.get(name).Config the task's own settings; its defaults are the paper's
     [train]   TrainConfig            optimizer, schedule, clipping, BPTT, checkpoints, budget
 
-``build_config`` layers them: defaults, then a TOML file, then ``--set section.key=value``
-overrides in order, then the explicit command-line flags (``--model``, ``--steps``,
-``--seed``, ``--device``).  An override's value is a TOML literal (``train.lr=3e-4``,
+``build_config`` layers them: defaults, then the task's recommendations for the model (where
+the caller gives them: ``runs.compose_config`` passes the task's), then a TOML file, then
+``--set section.key=value`` overrides in order, then the explicit command-line flags
+(``--model``, ``--steps``, ``--seed``, ``--device``); ``explain_config`` also says where each
+value came from (``rnnlab train ... --print-config``).  An override's value is a TOML literal (``train.lr=3e-4``,
 ``task.path=["a.txt", "b.txt"]``); a string field also takes bare text
 (``task.path=data/a.txt``), and a field that may be none takes the bare word ``none``
 (``train.tbptt=none``).  A TOML file looks like
@@ -23,7 +25,8 @@ overrides in order, then the explicit command-line flags (``--model``, ``--steps
     tbptt = 50
 
 (or ``name = "adding"`` inside ``[task]``, since TOML allows no top-level ``task`` key
-beside a ``[task]`` table).  ``RunConfig.to_dict()`` writes the same layout with every
+beside a ``[task]`` table).  This module imports no task: each task's Config class is made
+known to it by ``register_task`` (rnnlab.tasks.register does it for every task).  ``RunConfig.to_dict()`` writes the same layout with every
 default filled in; it is RUN_DIR/config.json, and ``RunConfig.from_dict`` reads it back.
 
 Every value is checked against its field's annotation and every section against its
@@ -45,16 +48,17 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence, Union
+from typing import Any, Callable, Literal, Mapping, Sequence, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["ConfigError", "ModelConfig", "TrainConfig", "RunConfig", "SECTIONS",
+__all__ = ["ConfigError", "ModelConfig", "TrainConfig", "RunConfig", "SECTIONS", "StopTarget", "stop_target",
            "OPTIMIZERS", "SCHEDULES", "CLIPS", "DEVICES",
-           "build_config", "apply_overrides", "parse_override", "format_override", "load_toml"]
+           "build_config", "explain_config", "collect_settings", "register_task", "apply_overrides", "parse_override",
+           "format_override", "load_toml", "to_toml"]
 
 SECTIONS = ("model", "task", "train")
 
@@ -70,8 +74,15 @@ _MAX_SEED = 2**63  # TOML integers are signed 64-bit
 _NONE_WORD = "none"  # the override spelling of None (TOML has no null)
 
 
+_LINE_BREAKS = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
 class ConfigError(ValueError):
     """A mistake in a run's configuration; its message is one line that names the key."""
+
+    def __init__(self, message: str) -> None:
+        # the user's own text (a key, a bare value) may hold a line break: escaped as in TOML, so one line
+        super().__init__(_LINE_BREAKS.sub(lambda m: f"\\u{ord(m[0]):04x}", str(message)))
 
 
 def one_line(text) -> str:
@@ -161,6 +172,9 @@ class TrainConfig:
     checkpoint_every: int = 1_000  # steps between checkpoints
     keep_checkpoints: int = 3  # most recent checkpoints kept on disk
     max_bad_steps: int = 10  # steps in a row with a non-finite loss or gradient (each skipped) before the run stops
+    # early stopping, checked at every evaluation (summary.json's "stopped" says which ended the run)
+    stop_when: str | None = None  # a held-out metric reaching a threshold, e.g. "bit_errors_per_sequence <= 0.01"
+    patience: int | None = None  # stop after this many evaluations without improvement of the task's main metric
     log_every: int = 100  # steps between lines of metrics.jsonl
     tensorboard: bool = False  # also write the logged records as TensorBoard event files (needs tensorboard)
     seed: int = 0  # seeds the model's initial weights and the task's data generator
@@ -175,6 +189,9 @@ class TrainConfig:
                     "keep_checkpoints", "max_bad_steps", "log_every"):
             _require(self, key, getattr(self, key) >= 1, "an integer >= 1")
         _require(self, "tbptt", self.tbptt is None or self.tbptt >= 1, "an integer >= 1 or none")
+        _require(self, "patience", self.patience is None or self.patience >= 1, "an integer >= 1 or none")
+        _require(self, "stop_when", self.stop_when is None or stop_target(self.stop_when) is not None,
+                 'a metric, one of <, <=, >=, > and a finite number, e.g. "accuracy >= 0.99", or none')
         _require(self, "seed", 0 <= self.seed < _MAX_SEED, "an integer in [0, 2**63)")
         _require(self, "max_minutes", self.max_minutes is None or 0 < self.max_minutes < math.inf,
                  "a finite number > 0 or none")
@@ -189,6 +206,36 @@ class TrainConfig:
         _check_curriculum_stages(self.curriculum)
         _require(self, "carry_state", not (self.carry_state and self.curriculum),
                  "false with a train.curriculum (a stream has one setting)")
+
+
+class StopTarget(typing.NamedTuple):
+    """``train.stop_when`` parsed: the run stops at an evaluation where ``metric op value`` holds."""
+
+    metric: str  # a key of the task's metrics, e.g. "accuracy"
+    op: str  # <, <=, >= or >
+    value: float
+
+    def met(self, metrics: Mapping[str, float]) -> bool:
+        return TARGET_OPS[self.op](float(metrics[self.metric]), self.value)
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g}"
+
+
+TARGET_OPS = {"<": float.__lt__, "<=": float.__le__, ">=": float.__ge__, ">": float.__gt__}
+_TARGET = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(\S+)\s*")
+
+
+def stop_target(text: str) -> StopTarget | None:
+    """``"accuracy >= 0.99"`` -> StopTarget("accuracy", ">=", 0.99); None when ``text`` is not of that form."""
+    match = _TARGET.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        value = float(match[3])
+    except ValueError:
+        return None
+    return StopTarget(match[1], match[2], value) if math.isfinite(value) else None
 
 
 _STAGE = "a table {until = STEP, task = {SETTING = VALUE, ...}}"
@@ -255,6 +302,11 @@ class RunConfig:
     task_config: Any  # an instance of rnnlab.tasks.get(task).Config
     train: TrainConfig
 
+    @staticmethod
+    def plain(value: Any) -> Any:
+        """A setting as ``to_dict`` writes it (tuples as lists, all the way down)."""
+        return _plain(value)
+
     def to_dict(self) -> dict:
         """The whole configuration as plain JSON (and TOML) values, every default written out."""
         return {"task": {"name": self.task, **_plain(dataclasses.asdict(self.task_config))},
@@ -272,27 +324,100 @@ class RunConfig:
 
 # ---- building a configuration -------------------------------------------------------------------
 
+# (model name, the task settings the later layers give) -> {"section.key": value}
+Recommendations = Callable[[str, Mapping[str, Any]], Mapping[str, Any]]
+DEFAULT = "default"  # the source of a value no layer set
+
+
 def build_config(task: str, *, model: str | None = None, config_file: str | Path | None = None,
                  overrides: Sequence[str] = (), steps: int | None = None, seed: int | None = None,
-                 device: str | None = None) -> RunConfig:
-    """The configuration of ``rnnlab train TASK``: defaults < ``config_file`` < ``overrides``
-    (``"section.key=value"``, applied in order) < the flags ``model`` (the cell name),
-    ``steps``, ``seed`` and ``device`` (a flag left at None changes nothing)."""
-    _task_config_class(task)  # an unknown task is the first thing to report
+                 device: str | None = None, recommended: Recommendations | None = None) -> RunConfig:
+    """The configuration of ``rnnlab train TASK``: defaults < ``recommended(model name)`` < ``config_file``
+    < ``overrides`` (``"section.key=value"``, applied in order) < the flags ``model`` (the cell name),
+    ``steps``, ``seed`` and ``device`` (a flag left at None changes nothing).  The recommendations are
+    those for the model the later layers name (``model.name``'s default when none does) and the task
+    settings they give (a task may recommend other settings for other variants, e.g. seq_image by rows)."""
+    return explain_config(task, model=model, config_file=config_file, overrides=overrides, steps=steps, seed=seed,
+                          device=device, recommended=recommended)[0]
+
+
+def explain_config(task: str, *, model: str | None = None, config_file: str | Path | None = None,
+                   overrides: Sequence[str] = (), steps: int | None = None, seed: int | None = None,
+                   device: str | None = None, recommended: Recommendations | None = None,
+                   recommended_by: str = "task recommendation") -> tuple[RunConfig, dict[str, str]]:
+    """``build_config``'s configuration and where each value came from: {"section.key": source}, the
+    source one of "default", ``recommended_by``, "config file PATH", "--set", "--model", "--steps",
+    "--seed", "--device"."""
+    layers = _given_layers(task, config_file, overrides, model=model, steps=steps, seed=seed, device=device)
+    if recommended is not None:
+        model_name = next((value for _, settings in reversed(layers) for section, key, value in reversed(settings)
+                           if (section, key) == ("model", "name")), ModelConfig.name)
+        given = {key: value for _, settings in layers for section, key, value in settings if section == "task"}
+        classes = _section_classes(task)
+        advice = []
+        for flat, value in recommended(model_name, given).items():
+            section, _, key = flat.partition(".")
+            if section not in classes:
+                raise ConfigError(f"{recommended_by}: unknown section in {flat}")
+            advice.append((section, key, _check_value(section, classes[section], key, value)))
+        layers.insert(0, (recommended_by, advice))
     sections: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    sources: dict[str, str] = {}
+    for source, settings in layers:
+        for section, key, value in settings:
+            sections[section][key] = value
+            sources[f"{section}.{key}"] = source
+    config = _assemble(task, sections)
+    return config, {key: sources.get(key, DEFAULT) for key in _flat_keys(config)}
+
+
+_Layer = tuple[str, list[tuple[str, str, Any]]]  # (source, [(section, key, checked value), ...])
+
+
+def _given_layers(task: str, config_file: str | Path | None, overrides: Sequence[str], *, model: str | None = None,
+                  steps: int | None = None, seed: int | None = None, device: str | None = None) -> list[_Layer]:
+    """The settings a command gives, layer by layer, each value checked: the file, the overrides, the flags."""
+    _task_config_class(task)  # an unknown task is the first thing to report
+    layers: list[_Layer] = []
     if config_file is not None:
         where = f"{config_file}: "
         _, file_sections = _split_sections(load_toml(config_file), task=task, where=where)
-        for name, values in file_sections.items():
-            sections[name].update(values)
-    for text in overrides:
-        section, key, value = parse_override(text, task)
-        sections[section][key] = value
+        layers.append((f"config file {config_file}", [(name, key, value) for name, values in file_sections.items()
+                                                      for key, value in values.items()]))
+    layers.append(("--set", [parse_override(text, task) for text in overrides]))
     for section, key, value in (("model", "name", model), ("train", "steps", steps),
                                 ("train", "seed", seed), ("train", "device", device)):
         if value is not None:
-            sections[section][key] = value
-    return _assemble(task, sections)
+            layers.append((f"--{'model' if key == 'name' else key}", [(section, key, value)]))
+    return layers
+
+
+def collect_settings(task: str, *, config_file: str | Path | None = None, overrides: Sequence[str] = (),
+                     model: str | None = None, steps: int | None = None, seed: int | None = None,
+                     device: str | None = None) -> dict[tuple[str, str], Any]:
+    """{(section, key): value} of what a command gives (the later of two wins), without defaults or
+    recommendations, each value checked against its field: what ``--resume`` compares with a run's record."""
+    layers = _given_layers(task, config_file, overrides, model=model, steps=steps, seed=seed, device=device)
+    return {(section, key): value for _, settings in layers for section, key, value in settings}
+
+
+def _flat_keys(config: RunConfig) -> list[str]:
+    return [f"{section}.{key}" for section, values in config.to_dict().items() for key in values if
+            (section, key) != ("task", "name")]
+
+
+def to_toml(config: RunConfig, sources: Mapping[str, str] | None = None) -> str:
+    """``config`` as a TOML file that ``--config`` reads back, each value followed by ``# its source``
+    when ``sources`` (of ``explain_config``) are given.  TOML has no null: a setting at none is written
+    as a comment (``# tbptt = none``), which leaves it at its default, none, when read back."""
+    lines = []
+    for section, values in config.to_dict().items():
+        lines += [*([""] if lines else []), f"[{section}]"]
+        for key, value in values.items():
+            source = (sources or {}).get(f"{section}.{key}")
+            line = f"{'# ' if value is None else ''}{key} = {_toml(value)}"
+            lines.append(line + (f"  # {source}" if source else ""))
+    return "\n".join(lines) + "\n"
 
 
 def apply_overrides(config: RunConfig, overrides: Sequence[str]) -> RunConfig:
@@ -371,19 +496,24 @@ def format_override(key: str, value: Any) -> str:
 
 # ---- sections and their keys --------------------------------------------------------------------
 
+_TASK_CONFIGS: dict[str, type] = {}  # task name -> its Config dataclass (register_task)
+
+
+def register_task(name: str, config_class: type) -> None:
+    """Make the settings of task ``name`` known: ``config_class``, a dataclass (rnnlab.tasks.register
+    calls this for every task, so that this module never imports a task)."""
+    if not (isinstance(config_class, type) and dataclasses.is_dataclass(config_class)):
+        raise TypeError(f"task {name!r}: Config must be a dataclass, got {config_class!r}")
+    if "name" in _field_types(config_class):
+        raise TypeError(f"task {name!r}: Config may not have a field 'name' (task.name is the task's name)")
+    _TASK_CONFIGS[name] = config_class
+
+
 def _task_config_class(task: str) -> type:
-    """``rnnlab.tasks.get(task).Config``; an unknown task is a ConfigError listing the tasks."""
-    from . import tasks  # imported late: rnnlab.tasks builds on the rest of the package
-    try:
-        entry = tasks.get(task)
-    except ValueError as error:
-        raise ConfigError(one_line(str(error))) from None
-    cls = entry.Config
-    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
-        raise TypeError(f"task {task!r}: Config must be a dataclass, got {cls!r}")
-    if "name" in _field_types(cls):
-        raise TypeError(f"task {task!r}: Config may not have a field 'name' (task.name is the task's name)")
-    return cls
+    """The Config of the registered task ``task``; an unknown task is a ConfigError listing the tasks."""
+    if not isinstance(task, str) or task not in _TASK_CONFIGS:
+        raise ConfigError(f"unknown task {task!r}; available tasks: {', '.join(_TASK_CONFIGS)}")
+    return _TASK_CONFIGS[task]
 
 
 def _section_classes(task: str | None) -> dict[str, type]:

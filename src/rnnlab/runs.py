@@ -6,8 +6,15 @@ the tests.  A run directory (DESIGN.md, contract):
     RUN_DIR/config.json     the fully resolved configuration (every default written out)
     RUN_DIR/metrics.jsonl   one JSON object per logged step
     RUN_DIR/summary.json    final evaluation metrics (same keys as `rnnlab eval --json`)
-    RUN_DIR/checkpoints/    weights and trainer state, written atomically
+    RUN_DIR/checkpoints/    weights and trainer state, written atomically; checkpoints/best: the best evaluation's
     RUN_DIR/plots/          learning curves and pictures; plots/eval-<overrides>/ from `rnnlab eval --plots`
+    RUN_DIR/.lock           held (fcntl.flock) by the one process that trains in the directory
+
+A run's configuration is composed here (``compose_config``): the package defaults, then the
+task's recommendations for the model (``Task.recommended``), then ``--config``, then ``--set``,
+then the flags.  ``resumed_config`` is the recorded configuration with the command's settings:
+a resumed run may change its budget and other ``train.*`` settings, and repeat any other
+setting at its recorded value, not change it.
 """
 
 from __future__ import annotations
@@ -21,16 +28,40 @@ import torch
 from torch import nn
 
 from . import tasks
-from .config import ConfigError, RunConfig, apply_overrides, curriculum_task_configs, one_line
+from .config import (ConfigError, RunConfig, apply_overrides, collect_settings, curriculum_task_configs,
+                     explain_config, format_override, one_line)
 from .memory import NTM
 from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceGenerator, SequenceTagger
 from .training import checkpoint as ckpt
 from .training import distributed, tensorboard
+from .training.errors import writing
+from .training.lock import LOCK_FILE, LockedError, RunLock, check_free
 from .training.trainer import Trainer
+
+CHECKPOINTS = ("latest", "best")  # what --checkpoint takes, besides a step number
 
 
 class RunError(RuntimeError):
     """A run directory that cannot be used as asked; the message says why."""
+
+
+def compose_config(task: str, *, model: str | None = None, config_file: str | Path | None = None,
+                   overrides: Sequence[str] = (), steps: int | None = None, seed: int | None = None,
+                   device: str | None = None) -> tuple[RunConfig, dict[str, str]]:
+    """The configuration of ``rnnlab train TASK ...`` and where each value came from: the package
+    defaults, then the task's recommendations for the model (``Task.recommendations``), then the
+    file, the overrides and the flags (config.explain_config)."""
+    try:
+        recommended = tasks.get(task).recommendations
+    except ValueError as error:
+        raise ConfigError(one_line(error)) from None
+    return explain_config(task, model=model, config_file=config_file, overrides=overrides, steps=steps, seed=seed,
+                          device=device, recommended=recommended, recommended_by=f"recommended by task {task}")
+
+
+def default_run_dir(config: RunConfig) -> Path:
+    """runs/TASK-MODEL-seedS, where ``rnnlab train`` writes without --out."""
+    return Path("runs") / f"{config.task}-{config.model.name}-seed{config.train.seed}"
 
 
 def build_task(config: RunConfig):
@@ -127,7 +158,7 @@ def _check_out(run_dir: Path, resume: bool) -> None:
     if resume:
         if not (run_dir / "config.json").is_file():
             raise RunError(f"--resume: {run_dir} holds no run (no config.json)")
-    elif run_dir.is_dir() and any(run_dir.iterdir()):
+    elif run_dir.is_dir() and any(path.name != LOCK_FILE for path in run_dir.iterdir()):
         raise RunError(f"--out {run_dir} exists and is not empty; give --resume to continue that run, "
                        "or another --out")
 
@@ -136,17 +167,36 @@ def load_config(run_dir: str | Path) -> RunConfig:
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise RunError(f"{run_dir} holds no run (no config.json)")
-    return RunConfig.from_dict(json.loads(path.read_text()))
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise RunError(f"cannot read {path}: {one_line(getattr(error, 'strerror', None) or error)}") from None
+    return RunConfig.from_dict(data)
 
 
-def resumed_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
-    """A run's saved configuration with ``train.*`` overrides (a longer budget, say) applied;
-    the model and the task of a run cannot change, as its checkpoints hold their weights."""
-    for text in overrides:
-        if not text.startswith("train."):
-            raise ConfigError(f"--resume keeps the run's model and task; only train.* settings may change, "
-                              f"not {text.split('=')[0]}")
-    return apply_overrides(load_config(run_dir), overrides)
+def resumed_config(run_dir: str | Path, overrides: Sequence[str] = (), *, task: str | None = None,
+                   model: str | None = None, config_file: str | Path | None = None) -> RunConfig:
+    """A run's recorded configuration with the command's settings (``config_file``, ``overrides``, the
+    ``model`` flag): ``train.*`` settings (a longer budget, say) are applied; any other setting must
+    equal the recorded one, since the run's checkpoints hold the weights of its model and task, so
+    that the command that started the run, with --resume added, continues it."""
+    recorded = load_config(run_dir)
+    if task is not None and task != recorded.task:
+        raise RunError(f"--resume: {run_dir} is a run of task {recorded.task}, not {task}")
+    given = collect_settings(recorded.task, config_file=config_file, overrides=overrides, model=model)
+    saved = recorded.to_dict()
+    for (section, key), value in given.items():
+        if section != "train" and _plain(value) != saved[section].get(key):
+            raise ConfigError(f"--resume keeps the run's model and task: {section}.{key} is "
+                              f"{format_override('', saved[section].get(key))[1:]} in {run_dir}, not "
+                              f"{format_override('', value)[1:]}; only train.* settings may change")
+    return apply_overrides(recorded, [format_override(f"train.{key}", value)
+                                      for (section, key), value in given.items() if section == "train"])
+
+
+def _plain(value):
+    """A setting as config.json holds it (tuples as lists)."""
+    return RunConfig.plain(value)
 
 
 def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
@@ -158,13 +208,15 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
     directory, all of them train (training/distributed.py)."""
     run_dir = Path(run_dir)
     distributed.init_from_env(config.train.device)
+    lock = RunLock(run_dir)
     try:
         refusal = None
         if distributed.is_main():
             try:
+                check_free(run_dir)
                 _check_out(run_dir, resume)
-            except RunError as error:
-                refusal = error
+            except (RunError, LockedError) as error:
+                refusal = RunError(str(error))
         if not distributed.all_true(refusal is None):
             raise refusal or RunError(f"the main process refused the run directory {run_dir}")
         if config.train.batch_size % distributed.world_size():
@@ -172,22 +224,50 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
                               f"{distributed.world_size()} processes")
         if config.train.tensorboard and not tensorboard.available():
             raise ConfigError(f"train.tensorboard needs the tensorboard package ({tensorboard.INSTALL_HINT})")
-        task = build_task(config)  # all three checked before anything is written
+        task = build_task(config)  # all four checked before anything is written
         curriculum = build_curriculum(config, task)
         model = build_model(config, task)
-        if distributed.is_main():
-            run_dir.mkdir(parents=True, exist_ok=True)
-            ckpt.write_text_atomically(run_dir / "config.json", json.dumps(config.to_dict(), indent=1) + "\n")
         trainer = Trainer(model, task, config.train, run_dir, log=log if distributed.is_main() else _quiet,
                           curriculum=curriculum)
+        if distributed.is_main():
+            with writing(run_dir):
+                run_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                lock.acquire()
+            except LockedError as error:
+                raise RunError(str(error)) from None
+            _check_out(run_dir, resume)  # again, holding the lock: no other process started a run here meanwhile
+            with writing(run_dir / "config.json"):
+                ckpt.write_text_atomically(run_dir / "config.json", json.dumps(config.to_dict(), indent=1) + "\n")
         if resume and not trainer.resume():
             trainer.log(f"no checkpoint in {run_dir / 'checkpoints'}; starting from step 0")
         summary = trainer.fit()
     except BaseException:
         distributed.finish(clean=False)
         raise
+    finally:
+        lock.release()
     distributed.finish()
     return summary
+
+
+def load_checkpoint(trainer: Trainer, which: str | int = "latest") -> int:
+    """Restore ``which`` checkpoint of the trainer's run ("latest", "best" or a step); returns its step.
+    A missing or broken one is a RunError."""
+    run_dir = trainer.run_dir
+    try:
+        if which == "latest":
+            step = trainer.load_latest()
+        elif which == "best":
+            step = trainer.load_best()
+        else:
+            step = trainer.load_step(which)
+    except ckpt.CheckpointError as error:
+        raise RunError(one_line(error)) from None
+    if step is None:
+        raise RunError(f"{run_dir} has no usable checkpoint" if which == "latest" else
+                       f"{run_dir} has no best checkpoint (the run has not been evaluated yet)")
+    return step
 
 
 def _quiet(line: str) -> None:
@@ -195,9 +275,10 @@ def _quiet(line: str) -> None:
 
 
 def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callable[[str], None] = print,
-             plots: bool = False) -> dict:
-    """The metrics of a run's newest good checkpoint on its task's held-out set, with the keys of
-    summary.json; ``overrides`` (``--set``) may change the task's settings, e.g. a longer sequence.
+             plots: bool = False, checkpoint: str | int = "latest") -> dict:
+    """The metrics of a run's checkpoint (``checkpoint``: "latest", the newest good one; "best", that of
+    the best evaluation; or a step) on its task's held-out set, with the keys of summary.json;
+    ``overrides`` (``--set``) may change the task's settings, e.g. a longer sequence.
 
     With ``plots``, also the task's and the model's pictures of the first held-out batch (where they
     have them, e.g. the NTM's weightings) in ``eval_plots_directory(run_dir, overrides)``, created
@@ -206,8 +287,7 @@ def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callabl
     config = apply_overrides(load_config(run_dir), overrides)
     task = build_task(config)
     trainer = Trainer(build_model(config, task), task, config.train, run_dir, log=log)
-    if trainer.load_latest() is None:
-        raise RunError(f"{run_dir} has no usable checkpoint")
+    load_checkpoint(trainer, checkpoint)
     summary = trainer.summary(trainer.evaluate())
     if plots and not trainer.figures(eval_plots_directory(run_dir, overrides)):
         log(f"no pictures: neither task {config.task} nor model {config.model.name} draws any")
@@ -229,8 +309,9 @@ def eval_plots_directory(run_dir: str | Path, overrides: Sequence[str] = ()) -> 
 
 
 def sample(run_dir: str | Path, prime: str | None = None, length: int = 200, temperature: float = 1.0,
-           top_k: int | None = None, seed: int = 0, *, log: Callable[[str], None] = print) -> str:
-    """Text generated by a language-model run's newest good checkpoint: ``prime`` (by default the
+           top_k: int | None = None, seed: int = 0, *, log: Callable[[str], None] = print,
+           checkpoint: str | int = "latest") -> str:
+    """Text generated by a language-model run's checkpoint (``checkpoint`` as for ``evaluate``): ``prime`` (by default the
     task's ``default_prime()``, e.g. a newline) then ``length`` sampled tokens, decoded.  The state is
     carried token by token, so a long sample costs O(length); ``seed`` fixes the draws."""
     run_dir = Path(run_dir)
@@ -249,9 +330,7 @@ def sample(run_dir: str | Path, prime: str | None = None, length: int = 200, tem
     if len(tokens) == 0:
         raise ConfigError("--prime must hold at least one token (leave it out for the default)")
     model = build_model(config, task)
-    trainer = Trainer(model, task, config.train, run_dir, log=log)
-    if trainer.load_latest() is None:
-        raise RunError(f"{run_dir} has no usable checkpoint")
+    load_checkpoint(Trainer(model, task, config.train, run_dir, log=log), checkpoint)
     generated = model.generate(tokens.to(next(model.parameters()).device), length, temperature=temperature,
                                top_k=top_k, generator=torch.Generator(tokens.device).manual_seed(seed))
     return task.decode(torch.cat([tokens, generated.cpu()]))

@@ -33,7 +33,7 @@ from typing import Callable, NamedTuple
 import torch
 from torch import Tensor
 
-from ..tasks.base import BOS, EOS, PAD
+from ..vocabulary import BOS, EOS, PAD
 
 # step(tokens (N,) int64, state) -> (logits (N, V), new state); every tensor of the state has the N rows at dim 0
 Step = Callable[[Tensor, object], tuple[Tensor, object]]

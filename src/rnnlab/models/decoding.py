@@ -48,7 +48,7 @@ from torch import Tensor, nn
 
 from ..cells.base import map_state
 from ..layers import Recurrent
-from ..tasks.base import BOS, EOS, PAD
+from ..vocabulary import BOS, EOS, PAD
 from .attention import AdditiveAttention, AttentionMemory
 from .beam_search import beam_search
 

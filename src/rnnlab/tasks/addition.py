@@ -86,6 +86,8 @@ class AdditionTask(Task):
         operands: str = "numbers"  # "numbers": uniform over the numbers; "digit_counts": uniform length first
 
     name = "addition"
+    recommended = {"*": {"model.attention": True, "train.batch_size": 128, "train.lr": 3e-3,
+                         "train.schedule": "cosine", "train.steps": 20_000, "train.eval_size": 2000}}
     output_kind = "sequence"
     main_metric = "exact_match"
     main_metric_goal = "max"

@@ -63,7 +63,7 @@ import torch
 from torch import Tensor
 
 from .base import Batch, check_config_int
-from .bits import ScoredBitsTask, random_bits
+from .bits import LSTM_BASELINE, NTM_RECOMMENDED, ScoredBitsTask, random_bits
 from .registry import register
 
 
@@ -84,6 +84,8 @@ class AssociativeRecallTask(ScoredBitsTask):
         max_items: int = 6  # the paper trains on 2..6 and tests up to 20
 
     name = "associative_recall"
+    recommended = {"ntm": {**NTM_RECOMMENDED, "train.stop_when": "bit_errors_per_sequence <= 0.01"},
+                   "lstm": LSTM_BASELINE}
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__(config)

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 import torch
 from torch import Tensor
 
-PAD, BOS, EOS = 0, 1, 2  # the first three symbols of every token output vocabulary
+from ..vocabulary import BOS, EOS, PAD  # noqa: F401  (the first three symbols of every token output vocabulary)
 
 EVAL_BATCH_SIZE = 500  # eval_set yields batches of at most this many sequences
 
@@ -92,6 +92,12 @@ class Task:
     main_metric_goal: ClassVar[str]  # "min" or "max"
     input_size: int  # I: features per step
     output_size: int  # O: size of the readout the model must produce
+    # The settings under which the task's published figure is reached, by model name ("*": every model),
+    # as {"section.key": value}: e.g. {"*": {"train.steps": 3000}, "lstm": {"model.options": {...}}}.
+    # `rnnlab train TASK --model M` starts from them (runs.compose_config): the package defaults, then
+    # these, then --config, then --set.  A task whose variants need different settings overrides
+    # ``recommendations`` instead.
+    recommended: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
 
     def __init__(self, config: Any = None) -> None:
         """``config``: an instance of ``self.Config``; None gives the paper's settings."""
@@ -101,6 +107,12 @@ class Task:
             raise TypeError(f"task {self.name!r} takes a {type(self).__name__}.Config; got {config!r}")
         self.validate(config)
         self.config = config
+
+    @classmethod
+    def recommendations(cls, model: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The recommended settings for ``model``, those for every model first; ``settings`` are the
+        task settings the user gives (``task.by = "rows"``), for tasks whose variants differ."""
+        return {**cls.recommended.get("*", {}), **cls.recommended.get(model, {})}
 
     # ---- to implement ------------------------------------------------------------------------
 

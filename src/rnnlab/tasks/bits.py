@@ -56,6 +56,13 @@ from .base import Batch, Task
 _LN2 = math.log(2.0)
 
 
+# The recommended settings of these tasks (Task.recommended): the paper's NTM (Table 2: an LSTM
+# controller of 100 units; the memory of 128 x 20 and the single read and write heads are the NTM's
+# defaults), evaluated often enough to stop soon after a target; and the paper's LSTM baseline (Table 3).
+NTM_RECOMMENDED = {"model.hidden_size": 100, "train.eval_every": 250}
+LSTM_BASELINE = {"model.num_layers": 3, "model.hidden_size": 256}
+
+
 class ScoredBitsTask(Task):
     """Base class of the bit-vector tasks: output_kind "every", targets with a scored flag, the loss and
     metrics of this module.  Subclasses set ``input_size`` and ``output_size`` and implement ``sample``."""

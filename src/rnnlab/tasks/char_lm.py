@@ -216,6 +216,9 @@ class CharLMTask(TokenStreamTask):
         validation_path: list[str] | str = ""  # files of validation text instead of the tail of path ("" = none)
 
     name = "char_lm"
+    recommended = {"*": {  # Karpathy's char-rnn: two layers of 256 (README: 1.325 nats a character)
+        "model.num_layers": 2, "model.hidden_size": 256, "task.seq_length": 100, "train.batch_size": 64,
+        "train.lr": 2e-3, "train.steps": 2500, "train.eval_size": 200}}
     main_metric = "bits_per_char"
     token_word = "character"
 

@@ -57,7 +57,7 @@ import torch
 from torch import Tensor
 
 from .base import Batch, check_config_int
-from .bits import ScoredBitsTask, random_bits
+from .bits import LSTM_BASELINE, NTM_RECOMMENDED, ScoredBitsTask, random_bits
 from .registry import register
 
 
@@ -77,6 +77,8 @@ class CopyTask(ScoredBitsTask):
         max_length: int = 20  # the paper trains on 1..20 and tests up to 120
 
     name = "copy"
+    recommended = {"ntm": {**NTM_RECOMMENDED, "train.stop_when": "bit_errors_per_sequence <= 0.01"},
+                   "lstm": LSTM_BASELINE}
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__(config)

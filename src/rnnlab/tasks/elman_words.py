@@ -111,6 +111,7 @@ class ElmanWordsTask(Task):
         loss: str = "squared_error"  # "squared_error" (the paper's) or "cross_entropy", both on σ(output)
 
     name = "elman_words"
+    recommended = {"*": {"model.hidden_size": 20, "train.lr": 3e-3, "train.steps": 2000}}  # Elman's 20 units
     output_kind = "every"
     main_metric = "error"
     main_metric_goal = "min"

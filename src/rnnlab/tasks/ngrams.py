@@ -72,7 +72,7 @@ import torch
 from torch import Tensor
 
 from .base import Batch, check_config_int
-from .bits import ScoredBitsTask, scored_bits_metrics, scored_mask
+from .bits import LSTM_BASELINE, NTM_RECOMMENDED, ScoredBitsTask, scored_bits_metrics, scored_mask
 from .registry import register
 
 MAX_N = 16  # tables of 2**15 probabilities per sequence at most
@@ -93,6 +93,7 @@ class NGramsTask(ScoredBitsTask):
         length: int = 200  # L, bits per sequence: L − 1 predictions
 
     name = "ngrams"
+    recommended = {"ntm": NTM_RECOMMENDED, "lstm": LSTM_BASELINE}
     main_metric = "bits_per_sequence"
     input_size = 1
     output_size = 1

@@ -112,6 +112,7 @@ class NumberWordsTask(Task):
         max_number: int = 999
 
     name = "number_words"
+    recommended = {"*": {"train.schedule": "cosine", "train.steps": 3000}}
     output_kind = "generate"
     main_metric = "exact_match"
     main_metric_goal = "max"

@@ -57,7 +57,7 @@ import torch
 from torch import Tensor
 
 from .base import Batch, check_config_int
-from .bits import ScoredBitsTask, random_bits
+from .bits import LSTM_BASELINE, NTM_RECOMMENDED, ScoredBitsTask, random_bits
 from .registry import register
 
 
@@ -77,6 +77,9 @@ class PrioritySortTask(ScoredBitsTask):
         outputs: int = 16  # K, vectors written: the K highest-priority ones, highest first
 
     name = "priority_sort"
+    recommended = {"ntm": {**NTM_RECOMMENDED, "model.num_layers": 2,  # the paper's Table 2: 5 + 5 heads, 2 x 100
+                           "model.options": {"read_heads": 5, "write_heads": 5}},
+                   "lstm": LSTM_BASELINE}
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__(config)

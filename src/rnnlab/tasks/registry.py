@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config import register_task
 from .base import Task
 
 _TASKS: dict[str, type[Task]] = {}
@@ -20,6 +21,7 @@ def register(cls: type[Task]) -> type[Task]:
         raise ValueError(f"{cls.__name__} needs a docstring: its first line is the task's description")
     if name in _TASKS:
         raise ValueError(f"task name {name!r} is registered already")
+    register_task(name, cls.Config)  # its settings, for rnnlab.config
     _TASKS[name] = cls
     return cls
 

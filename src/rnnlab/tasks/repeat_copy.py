@@ -71,7 +71,7 @@ import torch
 from torch import Tensor
 
 from .base import Batch, check_config_int
-from .bits import ScoredBitsTask, random_bits
+from .bits import LSTM_BASELINE, NTM_RECOMMENDED, ScoredBitsTask, random_bits
 from .registry import register
 
 
@@ -95,6 +95,12 @@ class RepeatCopyTask(ScoredBitsTask):
         repeat_std: float = math.sqrt(8.25)  # the standard deviation of n uniform on 1..10
 
     name = "repeat_copy"
+    recommended = {  # more and more repeats, stage by stage: without them the NTM never uses its memory
+        "*": {"train.curriculum": [{"until": 800, "task": {"max_repeats": 1}}, {"until": 2000, "task": {"max_repeats": 3}},
+                                   {"until": 3500, "task": {"max_repeats": 6}}]},
+        "ntm": {**NTM_RECOMMENDED, "train.stop_when": "bit_errors_per_sequence <= 0.01"},
+        "lstm": LSTM_BASELINE,
+    }
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__(config)

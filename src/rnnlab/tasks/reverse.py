@@ -62,6 +62,7 @@ class ReverseTask(Task):
         max_length: int = 15
 
     name = "reverse"
+    recommended = {"*": {"model.attention": True, "train.steps": 3000, "train.eval_size": 2000}}
     output_kind = "sequence"
     main_metric = "exact_match"
     main_metric_goal = "max"

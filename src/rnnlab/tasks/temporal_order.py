@@ -74,6 +74,10 @@ class TemporalOrderTask(ClassificationTask):
         second_position_max: int = 60
 
     name = "temporal_order"
+    recommended = {  # the paper's gates (section 5.6), and a stop once the task is solved
+        "*": {"train.steps": 5000, "train.eval_size": 2000, "train.stop_when": "accuracy >= 0.99"},
+        "lstm": {"model.options": {"forget_bias": 5.0, "input_bias": -3.0}},
+    }
     input_size = len(SYMBOLS)
     output_size = len(CLASSES)
 

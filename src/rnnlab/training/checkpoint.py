@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 from torch import Tensor
 
 _STEP_DIR = re.compile(r"step-(\d{8})")
@@ -100,16 +101,21 @@ def save(root: str | Path, step: int, tensors: dict[str, Tensor], state: dict) -
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    cpu = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
-    save_file(cpu, str(tmp / "tensors.safetensors"))
-    with open(tmp / "tensors.safetensors", "rb+") as f:
-        os.fsync(f.fileno())
-    _write_json(tmp / "state.json", {"step": step, **state})
-    manifest = {"step": step, "files": {name: {"sha256": _sha256(tmp / name), "bytes": (tmp / name).stat().st_size}
-                                        for name in _FILES}}
-    _write_json(tmp / "manifest.json", manifest)
-    _fsync_dir(tmp)
-    os.rename(tmp, final)
+    try:
+        cpu = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
+        with open(tmp / "tensors.safetensors", "wb") as f:  # Python writes it: a full disk is an OSError
+            f.write(safetensors_bytes(cpu))
+            f.flush()
+            os.fsync(f.fileno())
+        _write_json(tmp / "state.json", {"step": step, **state})
+        manifest = {"step": step, "files": {name: {"sha256": _sha256(tmp / name),
+                                                   "bytes": (tmp / name).stat().st_size} for name in _FILES}}
+        _write_json(tmp / "manifest.json", manifest)
+        _fsync_dir(tmp)
+        os.rename(tmp, final)
+    except BaseException:  # a full disk, a second Ctrl-C: the half-written checkpoint goes, the older ones stay
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     _fsync_dir(root)
     return final
 

@@ -54,6 +54,16 @@ def all_true(flag: bool) -> bool:
     return int(t) == 0
 
 
+def largest(value: int) -> int:
+    """The largest ``value`` over every rank (the value itself in a single process): e.g. a signal that
+    reached any rank, so that every rank stops at the same step."""
+    if not dist.is_initialized():
+        return value
+    t = torch.tensor([value], dtype=torch.int64)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return int(t)
+
+
 def my_slice(batch, global_size: int, output_kind: str = "last"):
     """This rank's share of a global batch (the batch itself in a single process)."""
     n = world_size()

@@ -19,9 +19,15 @@ task of the stage the step is in), the gradient norm measured
 and clipped, a NaN/Inf guard, the optimizer and schedule steps.  Every
 ``eval_every`` steps the held-out set is scored and the best checkpoint kept; every
 ``checkpoint_every`` steps a checkpoint holds everything needed to continue the run
-bit for bit (weights, optimizer, schedule, every RNG state, step); ``resume``
-continues from the newest good one.  The run ends at ``steps`` or after
-``max_minutes``, in both cases with a final evaluation, a checkpoint and summary.json.
+bit for bit (weights, optimizer, schedule, every RNG state, step, the best evaluation);
+``resume`` continues from the newest good one.
+
+The run ends at ``steps``, after ``max_minutes``, or early at an evaluation (``stop_when``,
+``patience``: training/stopping.py), with a final evaluation, a checkpoint and summary.json
+(``stopped`` says which, ``best`` gives the best evaluation).  SIGINT and SIGTERM end it after
+the step in progress with a checkpoint and summary.json (``stopped``: "interrupted", no final
+evaluation) and raise ``Interrupted`` (training/interrupts.py).  A file that cannot be written
+(disk full, read-only) stops it with a one-line ``WriteError``; the last good checkpoint stays.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,13 +44,18 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from ..config import TrainConfig
+from ..config import ConfigError, TrainConfig, stop_target
 from . import checkpoint as ckpt
 from . import distributed
 from .clipping import clip_gradients
+from .errors import Interrupted, TrainingError, WriteError, writing
+from .interrupts import StopSignals
 from .optim import build_optimizer, build_schedule
 from .plots import plot_learning_curves
+from .stopping import budget_spent, early_stop
 from .tensorboard import TensorBoardLog
+
+__all__ = ["Trainer", "TrainingError", "Interrupted"]
 
 
 def _detached(state):
@@ -54,10 +66,6 @@ def _detached(state):
         type(state)(_detached(part) for part in state)
 
 
-class TrainingError(RuntimeError):
-    """The run cannot go on (e.g. too many non-finite steps in a row); the message says why."""
-
-
 @dataclass
 class _Progress:
     step: int = 0
@@ -65,6 +73,39 @@ class _Progress:
     bad_in_a_row: int = 0
     skipped: int = 0
     seconds: float = 0.0  # training time accumulated over all sessions of the run
+    best_step: int | None = None  # the step of the best evaluation (of the task's main metric)
+    best_metrics: dict | None = None  # its held-out metrics
+    since_best: int = 0  # evaluations since the best one (train.patience)
+    stopped: str | None = None  # why the run ended (training/stopping.py), None while it runs
+
+    def plain(self) -> dict:
+        """What a checkpoint's state.json keeps of the progress (all but the step, which names it)."""
+        return {"best": self.best, "bad_in_a_row": self.bad_in_a_row, "skipped": self.skipped,
+                "seconds": self.seconds, "best_step": self.best_step, "best_metrics": self.best_metrics,
+                "since_best": self.since_best, "stopped": self.stopped}
+
+    @classmethod
+    def from_plain(cls, step: int, state: dict) -> _Progress:
+        """The progress a checkpoint kept (checkpoints of older versions lack the best evaluation's details)."""
+        return cls(step=step, best=state["best"], bad_in_a_row=state["bad_in_a_row"], skipped=state["skipped"],
+                   seconds=state["seconds"], best_step=state.get("best_step"), best_metrics=state.get("best_metrics"),
+                   since_best=state.get("since_best", 0), stopped=state.get("stopped"))
+
+
+def _close(*files, path: Path) -> None:
+    """Close the run's open files (None for those it did not open).  Closing flushes: a failure is a
+    WriteError naming ``path``, unless an exception is already on its way (a full disk that stopped
+    the run fails the flush again; the first report is the one to keep)."""
+    leaving_on_error = sys.exc_info()[0] is not None
+    for file in files:
+        if file is None:
+            continue
+        try:
+            with writing(path):
+                file.close()
+        except WriteError:
+            if not leaving_on_error:
+                raise
 
 
 class Trainer:
@@ -95,6 +136,8 @@ class Trainer:
         if settings.carry_state and distributed.world_size() > 1:
             raise TrainingError("train.carry_state is not supported with several processes yet")
         self.main = distributed.is_main()  # only the main process writes logs, checkpoints and plots
+        if settings.stop_when is not None:
+            self._check_stop_metric()
         self.forward = model  # what training steps call: the model, or its DistributedDataParallel wrapper
         if distributed.world_size() > 1:
             device = next(model.parameters()).device
@@ -106,7 +149,8 @@ class Trainer:
     def checkpoint_dir(self) -> Path:
         return self.run_dir / "checkpoints"
 
-    def save_checkpoint(self) -> Path:
+    def save_checkpoint(self, *, best: bool = False) -> Path:
+        """Checkpoint the current step (and, with ``best``, mark it as the best), then prune the old ones."""
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         opt_tensors, opt_plain = ckpt.optimizer_to_flat(self.optimizer)
         tensors.update(opt_tensors)
@@ -117,13 +161,14 @@ class Trainer:
         carried = [] if self.carried is None else [self.carried] if isinstance(self.carried, Tensor) \
             else list(self.carried)
         tensors.update({f"carried.{i}": t for i, t in enumerate(carried)})
-        s = self.state
-        state = {"optimizer": opt_plain, "schedule": self.schedule.state_dict(), "best": s.best,
-                 "bad_in_a_row": s.bad_in_a_row, "skipped": s.skipped, "seconds": s.seconds,
+        state = {"optimizer": opt_plain, "schedule": self.schedule.state_dict(), **self.state.plain(),
                  "carried": None if self.carried is None else "tensor" if isinstance(self.carried, Tensor)
                  else len(carried)}
-        path = ckpt.save(self.checkpoint_dir, s.step, tensors, state)
-        ckpt.prune(self.checkpoint_dir, self.settings.keep_checkpoints)
+        with writing(self.checkpoint_dir):
+            path = ckpt.save(self.checkpoint_dir, self.state.step, tensors, state)
+            if best:
+                ckpt.mark_best(self.checkpoint_dir, self.state.step)
+            ckpt.prune(self.checkpoint_dir, self.settings.keep_checkpoints)
         return path
 
     def resume(self) -> bool:
@@ -139,7 +184,23 @@ class Trainer:
     def load_latest(self) -> int | None:
         """Restore everything from the newest good checkpoint (weights, optimizer, schedule, RNG states,
         progress) and return its step; None if there is none.  Writes nothing."""
-        found = ckpt.load_latest(self.checkpoint_dir, warn=self.log)
+        return self._restore(ckpt.load_latest(self.checkpoint_dir, warn=self.log))
+
+    def load_best(self) -> int | None:
+        """Restore the best checkpoint (RUN_DIR/checkpoints/best) and return its step; None if there is
+        none.  Writes nothing; a best checkpoint that fails its checksum is a CheckpointError."""
+        step = ckpt.best_step(self.checkpoint_dir)
+        return None if step is None else self._restore(ckpt.load(ckpt.step_dir(self.checkpoint_dir, step)))
+
+    def load_step(self, step: int) -> int:
+        """Restore the checkpoint of ``step``; a missing or corrupted one is a CheckpointError."""
+        path = ckpt.step_dir(self.checkpoint_dir, step)
+        if not path.is_dir():
+            kept = ", ".join(map(str, ckpt.steps(self.checkpoint_dir))) or "none"
+            raise ckpt.CheckpointError(f"{self.run_dir} has no checkpoint of step {step}; it keeps steps: {kept}")
+        return self._restore(ckpt.load(path))
+
+    def _restore(self, found: ckpt.Checkpoint | None) -> int | None:
         if found is None:
             return None
         prefix = "model."
@@ -155,8 +216,7 @@ class Trainer:
             self.carried = found.tensors["carried.0"]
         elif carried is not None:  # a tuple of tensors, e.g. LSTM's (h, c), as Recurrent takes it back
             self.carried = tuple(found.tensors[f"carried.{i}"] for i in range(carried))
-        self.state = _Progress(step=found.step, best=found.state["best"], bad_in_a_row=found.state["bad_in_a_row"],
-                               skipped=found.state["skipped"], seconds=found.state["seconds"])
+        self.state = _Progress.from_plain(found.step, found.state)
         self.log(f"loaded {found.path} (step {found.step})")
         return found.step
 
@@ -175,7 +235,8 @@ class Trainer:
             except (ValueError, KeyError):  # a line cut short by the kill
                 pass
         if len(kept) != len(lines):
-            ckpt.write_text_atomically(path, "".join(kept))
+            with writing(path):
+                ckpt.write_text_atomically(path, "".join(kept))
 
     # ---- one step ------------------------------------------------------------------------------
     def _prepare(self, batch):
@@ -313,51 +374,73 @@ class Trainer:
 
     # ---- the run -------------------------------------------------------------------------------
     def fit(self) -> dict:
-        """Train to the budget; returns the summary (the main process also writes summary.json)."""
+        """Train to the budget or an early stop; returns the summary (the main process also writes
+        summary.json).  Raises ``Interrupted`` after SIGINT or SIGTERM, with a checkpoint of the last step."""
         cfg, s = self.settings, self.state
+        s.stopped = None
         deadline = None if cfg.max_minutes is None else time.monotonic() + 60 * cfg.max_minutes - s.seconds
-        bar = self._bar()
-        log_file = board = None
-        if self.main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            board = TensorBoardLog(self.run_dir, first_step=s.step) if cfg.tensorboard else None
-            log_file = open(self.run_dir / "metrics.jsonl", "a")
-        started = time.monotonic()
-        try:
-            while s.step < cfg.steps and (deadline is None or time.monotonic() < deadline):
-                record = self.train_step()
-                s.seconds += time.monotonic() - started
+        seconds_left = lambda: None if deadline is None else deadline - time.monotonic()  # noqa: E731
+        metrics_path = self.run_dir / "metrics.jsonl"
+        bar = log_file = board = None
+        last_eval: tuple[int, dict] | None = None  # (step, held-out metrics) of the newest evaluation
+        with StopSignals() as signals:
+            try:
+                if self.main:
+                    with writing(self.run_dir):
+                        self.run_dir.mkdir(parents=True, exist_ok=True)
+                        board = TensorBoardLog(self.run_dir, first_step=s.step) if cfg.tensorboard else None
+                        log_file = open(metrics_path, "a")
+                bar = self._bar()
                 started = time.monotonic()
-                record["seconds"] = round(s.seconds, 3)
-                if s.step % cfg.eval_every == 0:
-                    record.update(self._evaluate_and_keep_best())
-                last = s.step >= cfg.steps or (deadline is not None and time.monotonic() >= deadline)
-                if log_file is not None and (s.step % cfg.log_every == 0 or s.step % cfg.eval_every == 0 or last):
-                    log_file.write(json.dumps(record) + "\n")
-                    log_file.flush()
-                    if board is not None:
-                        board.write(record)
-                if s.step % cfg.checkpoint_every == 0:
-                    self._checkpoint_once()
-                if bar is not None:
-                    bar.update(1)
-                    main = record.get(f"train_{self.task.main_metric}")
-                    bar.set_postfix(loss=f"{record['loss']:.4g}", **({self.task.main_metric: f"{main:.3g}"}
-                                                                       if main is not None else {}))
-        finally:
-            if log_file is not None:
-                log_file.close()
-            if board is not None:
-                board.close()
-            if bar is not None:
-                bar.close()
-        summary = self.summary(self.evaluate())
-        self._checkpoint_once()
-        if self.main:
-            ckpt.write_text_atomically(self.run_dir / "summary.json", json.dumps(summary, indent=1))
-            plot_learning_curves(self.run_dir, self.task.main_metric)
-            self.figures()
+                while (reason := budget_spent(cfg, s.step, seconds_left())) is None:
+                    record = self.train_step()
+                    s.seconds += time.monotonic() - started
+                    started = time.monotonic()
+                    record["seconds"] = round(s.seconds, 3)
+                    if s.step % cfg.eval_every == 0:
+                        metrics = self._evaluate_and_keep_best()
+                        last_eval = (s.step, metrics)
+                        record.update({f"eval_{k}": v for k, v in metrics.items()})
+                        reason = early_stop(cfg, metrics, s.since_best)
+                    signum = distributed.largest(signals.requested or 0)  # every rank stops at the same step
+                    last = signum or reason or budget_spent(cfg, s.step, seconds_left())
+                    if log_file is not None and (s.step % cfg.log_every == 0 or s.step % cfg.eval_every == 0 or last):
+                        with writing(metrics_path):
+                            log_file.write(json.dumps(record) + "\n")
+                            log_file.flush()
+                        if board is not None:
+                            board.write(record)
+                    if s.step % cfg.checkpoint_every == 0 or signum:
+                        self._checkpoint_once()
+                    if bar is not None:
+                        bar.update(1)
+                        main = record.get(f"train_{self.task.main_metric}")
+                        bar.set_postfix(loss=f"{record['loss']:.4g}", **({self.task.main_metric: f"{main:.3g}"}
+                                                                           if main is not None else {}))
+                    if signum:
+                        s.stopped = "interrupted"
+                        self._write_summary(self.summary({}))
+                        raise Interrupted(signum, s.step)
+                    if reason is not None:
+                        break
+            finally:
+                _close(log_file, board, bar, path=metrics_path)
+            s.stopped = reason
+            # an early stop comes right after an evaluation of this very step: no need to score it again
+            summary = self.summary(last_eval[1] if last_eval and last_eval[0] == s.step else self.evaluate())
+            self._checkpoint_once()
+            if self.main:
+                self._write_summary(summary)
+                with writing(self.run_dir / "plots"):
+                    plot_learning_curves(self.run_dir, self.task.main_metric)
+                    self.figures()
         return summary
+
+    def _write_summary(self, summary: dict) -> None:
+        if self.main:
+            path = self.run_dir / "summary.json"
+            with writing(path):
+                ckpt.write_text_atomically(path, json.dumps(summary, indent=1))
 
     def figures(self, directory: str | Path | None = None) -> list[Path]:
         """The pictures of the model on the first held-out batch, in ``directory`` (default RUN_DIR/plots):
@@ -382,26 +465,54 @@ class Trainer:
         return written
 
     def summary(self, metrics: dict[str, float]) -> dict:
-        """The keys of summary.json (and of ``rnnlab eval --json``): progress, then the evaluation metrics."""
+        """The keys of summary.json (and of ``rnnlab eval --json``): progress, how the run stopped, the
+        evaluation ``metrics``, and ``best``: the step and metrics of the best evaluation (None before any)."""
         s = self.state
-        return {"step": s.step, "skipped_steps": s.skipped, "seconds": round(s.seconds, 3), **metrics}
+        best = None if s.best_metrics is None else {"step": s.best_step, **s.best_metrics}
+        return {"step": s.step, "skipped_steps": s.skipped, "seconds": round(s.seconds, 3), "stopped": s.stopped,
+                **metrics, "best": best}
 
-    def _evaluate_and_keep_best(self) -> dict:
+    def _evaluate_and_keep_best(self) -> dict[str, float]:
+        """The held-out metrics of this step; a new best is checkpointed and marked (RUN_DIR/checkpoints/best)."""
+        s = self.state
         metrics = self.evaluate()
         value = metrics[self.task.main_metric]
         if isinstance(self.schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.schedule.step(value)
         if self._improved(value):
-            self.state.best = value
-            self._checkpoint_once()
-            if self.main:
-                ckpt.mark_best(self.checkpoint_dir, self.state.step)
-        return {f"eval_{k}": v for k, v in metrics.items()}
+            s.best, s.best_step, s.best_metrics, s.since_best = value, s.step, dict(metrics), 0
+            self._checkpoint_once(best=True)
+        else:
+            s.since_best += 1
+        return metrics
 
-    def _checkpoint_once(self) -> None:
-        """A checkpoint of the current step, unless there is one already (main process only)."""
-        if self.main and not ckpt.step_dir(self.checkpoint_dir, self.state.step).exists():
-            self.save_checkpoint()
+    def _check_stop_metric(self) -> None:
+        """train.stop_when must name one of the task's metrics: found by scoring the untouched model on two
+        sequences from a private generator (the global RNG state and the model's mode are put back)."""
+        metric = stop_target(self.settings.stop_when).metric
+        rng, training = torch.get_rng_state(), self.model.training
+        try:
+            self.model.eval()
+            batch = self._prepare(self.task.sample(2, torch.Generator().manual_seed(0)))
+            with torch.no_grad():
+                names = [k for k in self.task.metrics(self._run(batch, train=False)[0], batch) if k != "count"]
+        finally:
+            torch.set_rng_state(rng)
+            self.model.train(training)
+        if metric not in names:
+            raise ConfigError(f"train.stop_when names {metric!r}, which task {getattr(self.task, 'name', '')} does "
+                              f"not measure; its metrics: {', '.join(names)}")
+
+    def _checkpoint_once(self, *, best: bool = False) -> None:
+        """A checkpoint of the current step, unless there is one already (main process only); ``best``
+        marks it as the best."""
+        if not self.main:
+            return
+        if not ckpt.step_dir(self.checkpoint_dir, self.state.step).exists():
+            self.save_checkpoint(best=best)
+        elif best:
+            with writing(self.checkpoint_dir):
+                ckpt.mark_best(self.checkpoint_dir, self.state.step)
 
     def _bar(self):
         show = self.main and (self.progress_bar if self.progress_bar is not None else os.isatty(2))
