@@ -7,6 +7,7 @@ stand-in), so no target is expected: tests about something else take the quick t
 """
 
 import dataclasses
+import inspect
 import json
 import re
 from pathlib import Path
@@ -16,6 +17,8 @@ import pytest
 import rnnlab
 from rnnlab import cli, reproduce, runs
 from rnnlab.config import apply_overrides, build_config
+from rnnlab.memory import NTM
+from rnnlab.runs import compose_config
 from rnnlab.reproduce import Evaluation, Run, applications, long_time_lags, ntm, runner
 
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
@@ -69,6 +72,8 @@ def test_registry_lists_the_experiments():
         reproduce.get("nope")
 
 
+NTM_SLOTS = inspect.signature(NTM).parameters["memory_slots"].default  # the NTM's default memory
+
 # runs whose quick budget shows nothing that a target could judge (each says why beside its Run)
 QUICK_REPORTED = {"seq_image_pixels", "repeat copy, LSTM", "associative recall, LSTM"}
 
@@ -76,10 +81,10 @@ QUICK_REPORTED = {"seq_image_pixels", "repeat copy, LSTM", "associative recall, 
 @pytest.mark.parametrize("run", [run for name in reproduce.available() for run in reproduce.get(name).runs],
                          ids=lambda run: run.name)
 def test_every_run_and_evaluation_has_valid_full_and_quick_settings(run):
-    full = build_config(run.task, model=run.model, overrides=run.settings(quick=False, data=Path("d"),
-                                                                           fashion=Path("f")))
-    quick = build_config(run.task, model=run.model, overrides=run.settings(quick=True, data=Path("d"),
-                                                                           fashion=Path("f")))
+    full = compose_config(run.task, model=run.model, overrides=run.settings(quick=False, data=Path("d"),
+                                                                            fashion=Path("f")))[0]
+    quick = compose_config(run.task, model=run.model, overrides=run.settings(quick=True, data=Path("d"),
+                                                                             fashion=Path("f")))[0]
     assert run.metric in ("mse", "accuracy", "nats_per_char", "exact_match", "onset_ratio", "bit_errors_per_sequence",
                           "bits_per_sequence", "excess_bits_per_sequence")
     assert quick.train.steps <= 1500 and quick.train.max_minutes <= 1.0  # quick means quick
@@ -103,7 +108,7 @@ def test_every_run_and_evaluation_has_valid_full_and_quick_settings(run):
         if not run.sources:  # a task that reads files is built when they are there
             runs.build_task(config)
         if run.model == "ntm" and hasattr(config.task_config, "max_length"):  # the sequence fits in the memory
-            assert config.task_config.max_length <= config.model.options["memory_slots"]
+            assert config.task_config.max_length <= config.model.options.get("memory_slots", NTM_SLOTS)
 
 
 def test_quick_run_writes_the_report_and_a_second_run_reuses_it(tmp_path, capsys, monkeypatch):

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from .runner import Experiment, Run
 
-EVAL = ["train.eval_every=500", "train.log_every=100", "train.seed=0"]
+# Each run lists only what differs from `rnnlab train TASK --model MODEL`, that is from the task's
+# recommended settings (Task.recommended in tasks/*.py) and the package defaults (seed 0, an
+# evaluation every 500 steps): mostly the data's path.
 QUICK = ["train.log_every=20", "train.eval_every=100", "train.max_minutes=0.5"]
 SENTIMENT_FILES = ("{data}/sentiment/amazon_cells_labelled.txt", "{data}/sentiment/imdb_labelled.txt",
                    "{data}/sentiment/yelp_labelled.txt")
@@ -27,9 +29,7 @@ FASHION_FILES = ("{fashion}/train-images-idx3-ubyte", "{fashion}/train-labels-id
 
 RUNS = [
     Run("char_lm", "char_lm", "lstm",
-        [*EVAL, "task.path={data}/tinyshakespeare.txt", "task.seq_length=100", "model.num_layers=2",
-         "model.hidden_size=256", "train.batch_size=64", "train.lr=2e-3", "train.steps=100000", "train.max_minutes=30",
-         "train.eval_size=200"],
+        ["task.path={data}/tinyshakespeare.txt", "train.steps=100000", "train.max_minutes=30"],  # 30 minutes
         "nats_per_char", ("<=", 1.55),
         quick=[*QUICK, "task.seq_length=50", "train.steps=150", "train.eval_every=50", "train.eval_size=50",
                "train.max_minutes=0.75"],
@@ -38,48 +38,41 @@ RUNS = [
         # 2.32 with half the minutes on a loaded machine (96 steps)
         quick_target=("<=", 2.6)),
     Run("sentiment", "sentiment", "lstm",
-        [*EVAL, 'task.path=["{data}/sentiment/amazon_cells_labelled.txt", "{data}/sentiment/imdb_labelled.txt", '
-         '"{data}/sentiment/yelp_labelled.txt"]', "model.hidden_size=64", "model.embedding_size=64",
-         "model.bidirectional=true", "model.pooling=max", "model.dropout=0.0", "train.steps=1500",
-         "train.weight_decay=1e-4", "train.eval_size=600"],
+        ['task.path=["{data}/sentiment/amazon_cells_labelled.txt", "{data}/sentiment/imdb_labelled.txt", '
+         '"{data}/sentiment/yelp_labelled.txt"]'],
         "accuracy", (">=", 0.78),
         quick=[*QUICK, "train.steps=500"],
         needs=SENTIMENT_FILES,
         quick_target=(">=", 0.68)),  # chance: 0.5 (500 + 500 a file); measured 0.758 (0.705 at step 200)
     Run("seq_image_rows", "seq_image", "lstm",
-        [*EVAL, "task.path={fashion}", "task.by=rows", "model.hidden_size=128", "train.batch_size=128",
-         "train.steps=10000", "train.eval_size=10000"],
+        ["task.path={fashion}", "task.by=rows"],
         "accuracy", (">=", 0.88),
         quick=[*QUICK, "train.steps=500", "train.eval_size=1000"],
         needs=FASHION_FILES,
         quick_target=(">=", 0.5)),  # chance: 0.1 (ten classes); not measured (no Fashion-MNIST here): a wide margin
     Run("seq_image_pixels", "seq_image", "lstm",
-        [*EVAL, "task.path={fashion}", "task.by=pixels", "task.normalise=standard", "model.hidden_size=128",
-         "model.options={forget_bias=1.0}", "train.batch_size=64", "train.lr=3e-4", "train.steps=100000",
-         "train.max_minutes=20", "train.eval_size=10000"],
+        ["task.path={fashion}", "task.by=pixels", "train.steps=100000", "train.max_minutes=20"],  # 20 minutes
         "accuracy", None,
         quick=[*QUICK, "train.steps=60", "train.eval_every=20", "train.log_every=5", "train.eval_size=200"],
         needs=FASHION_FILES),  # no quick target: about 50 steps of 784-step sequences, barely past chance (0.1)
     Run("reverse", "reverse", "lstm",
-        [*EVAL, "model.hidden_size=128", "model.attention=true", "train.steps=3000", "train.eval_size=2000"],
+        [],
         "exact_match", (">=", 0.95),
         quick=[*QUICK, "train.steps=400", "train.eval_size=500"],
         quick_target=(">=", 0.6)),  # chance: 10^-length, about 0; measured 0.984 (0.832 at step 300)
     Run("addition", "addition", "lstm",
-        [*EVAL, "model.hidden_size=128", "model.attention=true", "train.batch_size=128", "train.lr=3e-3",
-         "train.schedule=cosine", "train.steps=20000", "train.eval_size=2000"],
+        [],
         "exact_match", (">=", 0.95),
         quick=[*QUICK, "task.max_digits=2", "train.steps=500", "train.eval_size=500"],
         quick_target=(">=", 0.2)),  # the likeliest sum is right 1% of the time; measured 0.45 (0.244 at step 300)
     Run("number_words", "number_words", "lstm",
-        [*EVAL, "model.hidden_size=128", "train.schedule=cosine", "train.steps=3000", "train.eval_size=1000"],
+        [],
         "exact_match", (">=", 0.95),
         quick=[*QUICK, "train.steps=1500", "train.eval_every=250", "train.eval_size=500", "train.max_minutes=0.75"],
         # chance: 0.001 (one number of 1,000); measured 0.426, 0.106 with half the minutes (802 steps)
         quick_target=(">=", 0.05)),
     Run("elman_words", "elman_words", "elman_tanh",
-        [*EVAL, "model.hidden_size=20", "task.length=500", "train.lr=3e-3", "train.steps=2000",
-         "train.eval_size=100"],
+        ["task.length=500", "train.eval_size=100"],  # a stream of 500 words, not Elman's 4,963: 4 times faster
         "onset_ratio", (">=", 2.0),
         quick=[*QUICK, "train.steps=500"],
         quick_target=(">=", 2.0)),  # no structure learnt: 1 (no peak at onsets); measured 5.88 (2.52 at step 200)

@@ -50,6 +50,7 @@ RESULT_KEYS = ("run", "task", "model", "metric", "value", "target", "quick_targe
                "run_dir", "quick", "skipped")
 TARGET_OPS = {"<": float.__lt__, "<=": float.__le__, ">=": float.__ge__, ">": float.__gt__}
 BUDGET_KEYS = ("train.steps", "train.max_minutes")  # what may change between sessions of one run
+EARLY_STOPS = ("target", "patience")  # summary.json's "stopped" of a run that ended before its budget
 DATA_OPTIONS = {  # the placeholder in a run's settings -> the option that fills it in
     "data": "--data DIR (the directory holding tinyshakespeare.txt and sentiment/*.txt)",
     "fashion": "--fashion DIR (the Fashion-MNIST IDX files; Debian's dataset-fashion-mnist installs them in "
@@ -319,9 +320,11 @@ def failed(rows: Sequence[dict]) -> list[str]:
 
 
 def _configure(run: Run, settings: list[str], steps: int | None):
-    from ..config import apply_overrides, build_config
+    """The run's configuration as ``rnnlab train`` composes it: the task's recommendations, then ``settings``."""
+    from ..config import apply_overrides
+    from ..runs import compose_config
 
-    config = build_config(run.task, model=run.model, overrides=settings)
+    config = compose_config(run.task, model=run.model, overrides=settings)[0]
     if steps is not None:  # the hidden --steps cap: a smoke test of the whole pipeline
         config = apply_overrides(config, [f"train.steps={min(steps, config.train.steps)}",
                                           f"train.eval_every={min(SMOKE_EVAL_EVERY, config.train.eval_every)}",
@@ -349,7 +352,8 @@ def _train_or_reuse(runs, config, run_dir: Path, log) -> tuple[dict, bool]:
 
 
 def _finished(run_dir: Path, config) -> dict | None:
-    """The run's summary when it reached its budget (steps, or minutes), else None."""
+    """The run's summary when it reached its budget (steps, or minutes) or stopped early (its target,
+    its patience), else None."""
     path = run_dir / "summary.json"
     if not path.is_file():
         return None
@@ -358,7 +362,7 @@ def _finished(run_dir: Path, config) -> dict | None:
     except ValueError:  # cut short by a crash while written: train on (resume) to write it again
         return None
     budget = config.train.max_minutes
-    if summary.get("step", 0) >= config.train.steps or (
+    if summary.get("stopped") in EARLY_STOPS or summary.get("step", 0) >= config.train.steps or (
             budget is not None and summary.get("seconds", 0) >= 60 * budget - _FINISHED_SLACK_SECONDS):
         return summary
     return None
@@ -379,11 +383,14 @@ def _missing_data(run: Run, places: dict[str, Path | None]) -> str | None:
 
 def _quick_changes(run: Run, places: dict[str, Path | None]) -> list[str]:
     """What the quick settings change: ``"train.steps 3000 → 400"``, one per setting."""
-    from ..config import ConfigError, build_config
+    from ..config import ConfigError
+    from ..runs import compose_config
 
     try:
-        full = _flat(build_config(run.task, model=run.model, overrides=run.settings(quick=False, **places)).to_dict())
-        quick = _flat(build_config(run.task, model=run.model, overrides=run.settings(quick=True, **places)).to_dict())
+        full = _flat(compose_config(run.task, model=run.model, overrides=run.settings(quick=False, **places))[0]
+                     .to_dict())
+        quick = _flat(compose_config(run.task, model=run.model, overrides=run.settings(quick=True, **places))[0]
+                      .to_dict())
     except ConfigError as error:
         return [f"(cannot show: {error})"]
     return _changes(full, quick)
