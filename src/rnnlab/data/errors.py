@@ -20,7 +20,8 @@ class DataError(ValueError):
 
     def __init__(self, path: str | Path, problem: str, *, line: int | None = None, byte: int | None = None) -> None:
         self.path, self.problem, self.line, self.byte = str(path), problem, line, byte
-        where = self.path
+        # a control character of the path (a newline is legal in a file name) as \xNN: the message stays one line
+        where = "".join(f"\\x{ord(c):02x}" if c < " " or c == "\x7f" else c for c in self.path)
         if line is not None:
             where += f", line {line}"
         if byte is not None:
@@ -46,3 +47,5 @@ def read_bytes(path: Path, kind: str) -> bytes:
         raise DataError(path, f"is a directory, not {kind}") from None
     except OSError as error:
         raise DataError(path, f"cannot be read: {error.strerror or error}") from None
+    except ValueError as error:  # a path the system refuses: a NUL byte, a lone surrogate
+        raise DataError(path, f"cannot be read: {error}") from None

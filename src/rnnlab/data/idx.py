@@ -45,6 +45,7 @@ IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions (N, rows, columns)
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension (N,)
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_MAX_DIMENSIONS = 64  # numpy's (32 before numpy 2); the format allows 255
 # type code -> (numpy dtype, big-endian as in the file; its name in the format's description)
 _TYPES = {
     0x08: (np.dtype("u1"), "unsigned byte"),
@@ -159,7 +160,13 @@ def _read(path: Path, expected: tuple[int, str] | None = None) -> Tensor:
         raise DataError(path, f"bad magic number 0x{magic:08x}: expected 0x{expected[0]:08x} (IDX {expected[1]})",
                         byte=0)
     dtype, dims, header = _parse_header(path, data, compressed)
-    array = np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header).reshape(dims)
+    try:
+        array = np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header).reshape(dims)
+    except ValueError:  # more dimensions than numpy has, or sizes (one of them 0) whose product overflows it
+        shape = "×".join(map(str, dims)) if len(dims) <= 8 else f"{len(dims)} dimensions"
+        raise DataError(path, f"its header announces an array of {shape} that numpy cannot hold (at most "
+                              f"{_MAX_DIMENSIONS} dimensions, and the sizes other than 0 must multiply to less "
+                              f"than 2**63 bytes)", byte=3) from None
     return torch.from_numpy(array.astype(dtype.newbyteorder("="), copy=True))
 
 
