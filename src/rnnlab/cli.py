@@ -262,18 +262,18 @@ def build_parser() -> _Parser:
         "reproduce", help="train the published experiments; write DIR/report.md with tables and pictures",
         description="Train the runs of published experiments (or continue them, or read those finished) and "
                     "write DIR/report.md, DIR/EXPERIMENT/results.json and each run's directory. Exit code 1 "
-                    "when a run fails or, in full mode, misses its target.")
+                    "when a run fails or misses its target (under --quick, its quick target).")
     reproduce_.add_argument("experiments", nargs="*", metavar="EXPERIMENT",
                             help="experiments to run (see --all for the list)")
     reproduce_.add_argument("--all", action="store_true",
                             help=f"every experiment: {', '.join(reproduce.available())}")
     reproduce_.add_argument("--quick", action="store_true",
-                            help="small budgets (a few hundred steps, under a minute a run): shows learning, "
-                                 "targets not expected")
+                            help="small budgets (a few hundred steps, under a minute a run), judged on quick "
+                                 "targets that show learning")
     reproduce_.add_argument("--out", type=Path, default=Path("reproduce-out"), metavar="DIR",
                             help="directory of the report and the run directories (default: reproduce-out)")
     reproduce_.add_argument("--data", type=Path, metavar="DIR",
-                            help="tinyshakespeare.txt and sentiment/*.txt; runs that need them are skipped without")
+                            help="tinyshakespeare.txt and sentiment/*.txt (default: the repository's data/ on a clone)")
     reproduce_.add_argument("--fashion", type=Path, metavar="DIR",
                             help="the Fashion-MNIST IDX files (e.g. /usr/share/datasets/fashion-mnist); "
                                  "runs that need them are skipped without")
