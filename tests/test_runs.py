@@ -152,7 +152,7 @@ def test_a_run_killed_between_checkpoints_resumes_to_bit_identical_parameters(tm
     assert victim.wait() == -signal.SIGKILL
     assert not (victim_dir / "summary.json").exists()  # killed mid-run, between checkpoints
 
-    assert cli.main(["train", "adding", "--out", str(victim_dir), "--resume"]) == 0
+    assert cli.main([*args, "--out", str(victim_dir), "--resume"]) == 0  # the same command, --resume added
     subprocess.run([sys.executable, "-m", "rnnlab", *args, "--out", str(straight_dir)], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     resumed = ckpt.load_latest(victim_dir / "checkpoints")

@@ -58,7 +58,7 @@ else:  # pragma: no cover - Python 3.10
 __all__ = ["ConfigError", "ModelConfig", "TrainConfig", "RunConfig", "SECTIONS", "StopTarget", "stop_target",
            "OPTIMIZERS", "SCHEDULES", "CLIPS", "DEVICES",
            "build_config", "explain_config", "collect_settings", "register_task", "apply_overrides", "parse_override",
-           "format_override", "load_toml", "to_toml"]
+           "format_override", "format_value", "load_toml", "to_toml"]
 
 SECTIONS = ("model", "task", "train")
 
@@ -218,11 +218,8 @@ class StopTarget(typing.NamedTuple):
     def met(self, metrics: Mapping[str, float]) -> bool:
         return TARGET_OPS[self.op](float(metrics[self.metric]), self.value)
 
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}"
 
-
-TARGET_OPS = {"<": float.__lt__, "<=": float.__le__, ">=": float.__ge__, ">": float.__gt__}
+TARGET_OPS = {"<": float.__lt__, "<=": float.__le__, ">=": float.__ge__, ">": float.__gt__}  # also reproduce's targets
 _TARGET = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(\S+)\s*")
 
 
@@ -409,7 +406,8 @@ def _flat_keys(config: RunConfig) -> list[str]:
 def to_toml(config: RunConfig, sources: Mapping[str, str] | None = None) -> str:
     """``config`` as a TOML file that ``--config`` reads back, each value followed by ``# its source``
     when ``sources`` (of ``explain_config``) are given.  TOML has no null: a setting at none is written
-    as a comment (``# tbptt = none``), which leaves it at its default, none, when read back."""
+    as a comment (``# tbptt = none``), which leaves it at its default when read back (through ``rnnlab
+    train --config``, after the task's recommendations, which are not none where they set it)."""
     lines = []
     for section, values in config.to_dict().items():
         lines += [*([""] if lines else []), f"[{section}]"]
@@ -486,6 +484,11 @@ def parse_override(text: str, task: str | None = None) -> tuple[str, str, Any]:
     if not ok:
         raise ConfigError(f"{section}.{key} must be {_describe(hint)}; got {value_text}")
     return section, key, _coerce(value, hint, f"{section}.{key}")
+
+
+def format_value(value: Any) -> str:
+    """A setting's value as an override writes it: a TOML literal, None as ``none``."""
+    return _toml(value)
 
 
 def format_override(key: str, value: Any) -> str:

@@ -29,7 +29,7 @@ from torch import nn
 
 from . import tasks
 from .config import (ConfigError, RunConfig, apply_overrides, collect_settings, curriculum_task_configs,
-                     explain_config, format_override, one_line)
+                     explain_config, format_override, format_value, one_line)
 from .memory import NTM
 from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceGenerator, SequenceTagger
 from .training import checkpoint as ckpt
@@ -186,17 +186,12 @@ def resumed_config(run_dir: str | Path, overrides: Sequence[str] = (), *, task: 
     given = collect_settings(recorded.task, config_file=config_file, overrides=overrides, model=model)
     saved = recorded.to_dict()
     for (section, key), value in given.items():
-        if section != "train" and _plain(value) != saved[section].get(key):
+        if section != "train" and RunConfig.plain(value) != saved[section].get(key):
             raise ConfigError(f"--resume keeps the run's model and task: {section}.{key} is "
-                              f"{format_override('', saved[section].get(key))[1:]} in {run_dir}, not "
-                              f"{format_override('', value)[1:]}; only train.* settings may change")
+                              f"{format_value(saved[section].get(key))} in {run_dir}, not {format_value(value)}; "
+                              f"only train.* settings may change")
     return apply_overrides(recorded, [format_override(f"train.{key}", value)
                                       for (section, key), value in given.items() if section == "train"])
-
-
-def _plain(value):
-    """A setting as config.json holds it (tuples as lists)."""
-    return RunConfig.plain(value)
 
 
 def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,

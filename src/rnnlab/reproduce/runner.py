@@ -46,9 +46,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..config import TARGET_OPS
+
 RESULT_KEYS = ("run", "task", "model", "metric", "value", "target", "quick_target", "met", "steps", "minutes",
                "run_dir", "quick", "skipped")
-TARGET_OPS = {"<": float.__lt__, "<=": float.__le__, ">=": float.__ge__, ">": float.__gt__}
 BUDGET_KEYS = ("train.steps", "train.max_minutes")  # what may change between sessions of one run
 EARLY_STOPS = ("target", "patience")  # summary.json's "stopped" of a run that ended before its budget
 DATA_OPTIONS = {  # the placeholder in a run's settings -> the option that fills it in
@@ -581,9 +582,9 @@ def _flat(config: dict) -> dict:
 
 def _value(value) -> str:
     """A setting's value as written in an override (TOML; None as ``none``)."""
-    from ..config import format_override
+    from ..config import format_value
 
-    return format_override("k", value).partition("=")[2]
+    return format_value(value)
 
 
 def _budget(config) -> str:
