@@ -2,8 +2,8 @@
 order, TOML-literal overrides, and one-line errors that name the key (STYLE.md: "an unknown
 key answered with the list of valid keys").
 
-The task registry is replaced by two small fake tasks, so that these tests do not depend
-on the real tasks: ``count`` (``length: int = 100``, checked in ``__post_init__``) and
+The tasks that config.py knows (``register_task``) are replaced by two small fake tasks, so
+that these tests do not depend on the real tasks: ``count`` (``length: int = 100``, checked in ``__post_init__``) and
 ``text`` (a ``str | list[str]`` path and the other annotation kinds).
 """
 
@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rnnlab
+import rnnlab.config
 from rnnlab.config import (CLIPS, DEVICES, OPTIMIZERS, SCHEDULES, ConfigError, ModelConfig, RunConfig,
                            TrainConfig, apply_overrides, build_config, format_override, parse_override)
 
@@ -50,17 +51,12 @@ class TextConfig:
 FAKE_TASKS = {"count": CountConfig, "text": TextConfig}
 
 
-def _fake_get(name: str):
-    if name not in FAKE_TASKS:
-        raise ValueError(f"unknown task {name!r}; available tasks: {', '.join(FAKE_TASKS)}")
-    return types.SimpleNamespace(Config=FAKE_TASKS[name])
-
-
 @pytest.fixture(autouse=True)
 def fake_tasks(monkeypatch):
-    registry = types.SimpleNamespace(get=_fake_get)
-    monkeypatch.setattr(rnnlab, "tasks", registry, raising=False)
-    monkeypatch.setitem(sys.modules, "rnnlab.tasks", registry)
+    """rnnlab.config knows a task only through register_task: here the two fakes, and no real task."""
+    monkeypatch.setattr(rnnlab.config, "_TASK_CONFIGS", {})
+    for name, cls in FAKE_TASKS.items():
+        rnnlab.config.register_task(name, cls)
 
 
 TRAIN_KEYS = ", ".join(f"train.{f.name}" for f in sorted(dataclasses.fields(TrainConfig), key=lambda f: f.name))
@@ -296,6 +292,11 @@ TRAIN_VALUES = {
     "clip": st.sampled_from(CLIPS), "clip_norm": _POSITIVE, "clip_value": _POSITIVE,
     "tbptt": st.none() | _COUNT, "carry_state": st.booleans(), "eval_every": _COUNT, "eval_size": _COUNT,
     "checkpoint_every": _COUNT, "keep_checkpoints": _COUNT, "max_bad_steps": _COUNT, "log_every": _COUNT,
+    "patience": st.none() | _COUNT,
+    "stop_when": st.none() | st.builds(lambda metric, op, value: f"{metric} {op} {value!r}",
+                                       st.sampled_from(["accuracy", "mse", "bit_errors_per_sequence"]),
+                                       st.sampled_from(["<", "<=", ">=", ">"]),
+                                       st.floats(allow_nan=False, allow_infinity=False)),
     "tensorboard": st.booleans(),
     "seed": st.integers(min_value=0, max_value=2**63 - 1), "device": st.sampled_from(DEVICES),
     "curriculum": st.lists(st.fixed_dictionaries({"task": st.fixed_dictionaries(
