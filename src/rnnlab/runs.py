@@ -34,7 +34,7 @@ from .memory import NTM
 from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceGenerator, SequenceTagger
 from .training import checkpoint as ckpt
 from .training import distributed, tensorboard
-from .training.errors import writing
+from .training.errors import Interrupted, writing
 from .training.lock import LOCK_FILE, LockedError, RunLock, check_free
 from .training.trainer import Trainer
 
@@ -237,6 +237,9 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
         if resume and not trainer.resume():
             trainer.log(f"no checkpoint in {run_dir / 'checkpoints'}; starting from step 0")
         summary = trainer.fit()
+    except Interrupted:  # every process stopped after the same step: they leave together, as after a clean run
+        distributed.finish()
+        raise
     except BaseException:
         distributed.finish(clean=False)
         raise

@@ -44,3 +44,60 @@ def test_the_global_batch_must_divide_among_the_processes(tmp_path):
     bad = _rnnlab(*ARGS, "--set", "train.batch_size=7", "--nproc", "2", "--out", str(tmp_path / "bad"))
     assert bad.returncode != 0
     assert "train.batch_size=7 must be divisible by the 2 processes" in bad.stderr
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+
+def _worker(launcher: int, rank: int) -> int | None:
+    """The pid of the torchrun worker of ``rank`` started by ``launcher`` (Linux /proc), or None yet."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if f"RANK={rank}".encode() not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            pid = ancestor = int(entry.name)
+            while ancestor > 1 and ancestor != launcher:
+                ancestor = _parent(ancestor)
+        except (OSError, ValueError, IndexError):
+            continue
+        if ancestor == launcher:
+            return pid
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the workers through /proc")
+def test_a_signal_to_one_process_stops_every_process_at_the_same_step(tmp_path):
+    """SIGTERM reaches rank 1 only: both ranks stop after the same step, rank 0 writes its checkpoint and
+    summary, and the run resumes from there."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    args = [*ARGS[:5], "100000", *ARGS[6:], "--set", "train.checkpoint_every=20", "--set", "train.eval_every=1000",
+            "--set", "train.log_every=20", "--set", "train.stop_when=none", "--nproc", "2", "--out", str(run)]
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    launcher = subprocess.Popen([sys.executable, "-m", "rnnlab", *args], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not (run / "checkpoints" / "step-00000020").exists():
+        assert launcher.poll() is None and time.monotonic() < deadline, "no checkpoint came"
+        time.sleep(0.05)
+    rank1 = _worker(launcher.pid, 1)
+    assert rank1 is not None
+    os.kill(rank1, signal.SIGTERM)
+    _, err = launcher.communicate(timeout=240)
+    assert launcher.returncode != 0
+    line = next(line for line in err.splitlines() if line.startswith("interrupted at step "))
+    step = int(line.split("interrupted at step ")[1].split(";")[0])
+    assert line.endswith(" --resume") and "--nproc 2" in line  # the command as typed
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stopped"] == "interrupted" and summary["step"] == step
+    assert ckpt.steps(run / "checkpoints")[-1] == step
+    logged = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert logged[-1] == step  # rank 0 logged the step both stopped at
+    resumed = _rnnlab(*[a if a != "100000" else str(step + 3) for a in args], "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run / "summary.json").read_text())["step"] == step + 3
