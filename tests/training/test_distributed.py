@@ -80,15 +80,20 @@ def test_a_signal_to_one_process_stops_every_process_at_the_same_step(tmp_path):
             "--set", "train.log_every=20", "--set", "train.stop_when=none", "--nproc", "2", "--out", str(run)]
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
     launcher = subprocess.Popen([sys.executable, "-m", "rnnlab", *args], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while not (run / "checkpoints" / "step-00000020").exists():
-        assert launcher.poll() is None and time.monotonic() < deadline, "no checkpoint came"
-        time.sleep(0.05)
-    rank1 = _worker(launcher.pid, 1)
-    assert rank1 is not None
-    os.kill(rank1, signal.SIGTERM)
-    _, err = launcher.communicate(timeout=240)
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (run / "checkpoints" / "step-00000020").exists():
+            assert launcher.poll() is None and time.monotonic() < deadline, "no checkpoint came"
+            time.sleep(0.05)
+        rank1 = _worker(launcher.pid, 1)
+        assert rank1 is not None
+        os.kill(rank1, signal.SIGTERM)
+        _, err = launcher.communicate(timeout=240)
+    finally:
+        if launcher.poll() is None:  # a failed check: take the launcher, torchrun and the workers down with it
+            os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.wait()
     assert launcher.returncode != 0
     line = next(line for line in err.splitlines() if line.startswith("interrupted at step "))
     step = int(line.split("interrupted at step ")[1].split(";")[0])
