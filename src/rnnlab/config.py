@@ -108,7 +108,7 @@ class ModelConfig:
     """The recurrent network: a registered cell (``rnnlab.cells.available()``), stacked; or ``ntm``,
     the Neural Turing Machine, whose controller has ``hidden_size`` units in ``num_layers`` layers
     and whose other settings go in ``options`` (controller, memory_slots, memory_width, read_heads,
-    write_heads, shift_range, memory_init, clip_controller)."""
+    write_heads, shift_range, memory_init, clip_controller, gradient_clip)."""
 
     name: str = "lstm"  # a cell name of rnnlab.cells.available(), or ntm
     hidden_size: int = 128  # H_out: units per layer and direction

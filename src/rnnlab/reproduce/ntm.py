@@ -69,11 +69,14 @@ QUICK_TASK = {
 }
 
 
-def _ntm(*, heads: int = 1, slots: int = 32) -> list[str]:
-    """Quick mode's NTM: the recommended one (``heads`` read and as many write heads) with a memory of
+def _ntm(task: str, slots: int = 32) -> list[str]:
+    """Quick mode's NTM: the one ``task`` recommends (its heads, its gradient clip) with a memory of
     ``slots`` slots."""
-    extra = f", read_heads={heads}, write_heads={heads}" if heads != 1 else ""
-    return [f"model.options={{memory_slots={slots}{extra}}}"]
+    from ..config import format_override
+    from ..tasks import get
+
+    recommended = get(task).recommendations("ntm", {}).get("model.options", {})
+    return [format_override("model.options", {**recommended, "memory_slots": slots})]
 
 
 def _length(full: int, quick: int, target=None, quick_target=None) -> Evaluation:
@@ -93,15 +96,15 @@ def _items(full: int, quick: int) -> Evaluation:
                       quick=[f"task.min_items={quick}", f"task.max_items={quick}"], quick_label=f"{quick} items")
 
 
-def _pair(name: str, task: str, metric: str, target, evaluations=(), lstm_evaluations=(), *, heads=1,
+def _pair(name: str, task: str, metric: str, target, evaluations=(), lstm_evaluations=(), *,
           budget=BUDGET, quick_targets=(None, None)) -> list[Run]:
     """The NTM run of ``task`` (judged by ``target``) and the LSTM baseline beside it (reported), each in
     its recommended shape; ``budget`` is the NTM's steps and minutes (the LSTM's: BUDGET).  Quick mode
-    gives the NTM 32 slots (``heads`` as recommended, ``_ntm``), and ``quick_targets``
+    gives the NTM 32 slots (otherwise as recommended, ``_ntm``), and ``quick_targets``
     (the NTM's, the LSTM's) judge the two under --quick."""
     return [
         Run(f"{name}, NTM", task, "ntm", [*COMMON, *budget], metric,
-            target, quick=[*QUICK, *QUICK_NTM, *_ntm(heads=heads), *QUICK_TASK[task]],
+            target, quick=[*QUICK, *QUICK_NTM, *_ntm(task), *QUICK_TASK[task]],
             evaluations=evaluations, quick_target=quick_targets[0]),
         Run(f"{name}, LSTM", task, "lstm", [*COMMON, *LSTM, *BUDGET], metric, None,
             quick=[*QUICK, *QUICK_LSTM, *QUICK_TASK[task]], evaluations=lstm_evaluations,
@@ -133,7 +136,7 @@ RUNS = [
            quick_targets=(("<=", 7.0), ("<=", 7.0))),
     # the paper's NTM for priority sort (Table 2): 5 read and 5 write heads, a controller of 2 × 100.
     # Trivial: 32 bits (4 vectors of 8 bits); NTM 25.6 (541 steps; 27.3 at 238), LSTM 27.5 (300; 28.6 at 170)
-    *_pair("priority sort", "priority_sort", "bits_per_sequence", None, heads=5,
+    *_pair("priority sort", "priority_sort", "bits_per_sequence", None,
            quick_targets=(("<=", 29.5), ("<=", 30.0))),
 ]
 
