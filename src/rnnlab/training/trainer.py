@@ -92,12 +92,12 @@ class _Progress:
                    since_best=state.get("since_best", 0), stopped=state.get("stopped"))
 
 
-def _close(*files, path: Path) -> None:
-    """Close the run's open files (None for those it did not open).  Closing flushes: a failure is a
-    WriteError naming ``path``, unless an exception is already on its way (a full disk that stopped
-    the run fails the flush again; the first report is the one to keep)."""
+def _close(*files: tuple[object | None, Path]) -> None:
+    """Close the run's open files, given as (file or None, its path).  Closing flushes: a failure is a
+    WriteError naming the file's path, unless an exception is already on its way (a full disk that
+    stopped the run fails the flush again; the first report is the one to keep)."""
     leaving_on_error = sys.exc_info()[0] is not None
-    for file in files:
+    for file, path in files:
         if file is None:
             continue
         try:
@@ -424,7 +424,7 @@ class Trainer:
                     if reason is not None:
                         break
             finally:
-                _close(log_file, board, bar, path=metrics_path)
+                _close((log_file, metrics_path), (board, self.run_dir / "tensorboard"), (bar, self.run_dir))
             s.stopped = reason
             # an early stop comes right after an evaluation of this very step: no need to score it again
             summary = self.summary(last_eval[1] if last_eval and last_eval[0] == s.step else self.evaluate())
