@@ -16,6 +16,7 @@ from __future__ import annotations
 import numbers
 import re
 import warnings
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,7 @@ from ..cells import available, create
 from ..cells.base import check_size
 from ..cells.torch_kernels import run_torch_kernel
 from .inputs import finish_output, padding_mask, prepare_input, reverse_padded
+from .unrolled import run_unrolled
 
 _CELL_KEY = re.compile(r"cells\.(\d+)\.(\w+)")
 _TORCH_NAME = re.compile(r"(?P<param>\w+?)_l(?P<layer>\d+)(?P<reverse>_reverse)?")
@@ -56,7 +58,11 @@ class Recurrent(nn.Module):
         h_n: the final state, shaped like hx.
 
     Setting ``layer.fast_paths = False`` makes every cell run its plain
-    reference loop (for testing and benchmarking).
+    reference loop (for testing and benchmarking).  Setting ``layer.step_hook``
+    to a function ``(index, y_t, state_t) -> (y_t, state_t)`` runs every cell one
+    step at a time and calls it after each step of cell ``self.cells[index]``, in
+    the order the cell runs (the backward direction from each sequence's end):
+    see ``unrolled.py``.  ``rnnlab.analysis.gradient_flow`` probes the states so.
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -82,6 +88,7 @@ class Recurrent(nn.Module):
         self.dropout = float(dropout)
         self.num_directions = 2 if bidirectional else 1
         self.fast_paths = True
+        self.step_hook = None  # (index, y_t, state_t) -> (y_t, state_t); see unrolled.py
         self.cells = nn.ModuleList()  # order: l0, l0_reverse, l1, l1_reverse, ... (torch.nn's)
         layer_input = input_size
         for _ in range(num_layers):
@@ -180,7 +187,8 @@ class Recurrent(nn.Module):
                              batch_first=self.batch_first, dtype=next(first.parameters()).dtype)
         x, lengths = prep.x, prep.lengths
         fields = self._initial_fields(hx, x, prep.batched)
-        if self.fast_paths and first.torch_kernel is not None and first.uses_torch_kernel(x):
+        if (self.fast_paths and self.step_hook is None and first.torch_kernel is not None
+                and first.uses_torch_kernel(x)):
             y, final = self._forward_torch_kernel(x, fields, lengths)
         else:
             y, final = self._forward_layers(x, fields, lengths)
@@ -211,6 +219,8 @@ class Recurrent(nn.Module):
                 cell = self.cells[index]
                 state = cell.state_from_fields([f[index] for f in fields])
                 run = cell.sequence if self.fast_paths else cell.loop
+                if self.step_hook is not None:
+                    run = partial(run_unrolled, cell, fast=self.fast_paths, hook=partial(self.step_hook, index))
                 if direction == 0:
                     y, final = run(x, state, lengths)
                 else:  # the backward direction reads each sequence from its own last step
