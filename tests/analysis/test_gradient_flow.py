@@ -132,3 +132,15 @@ def test_bad_uses_are_explained():
     with pytest.raises(ValueError, match=r"loss_fn must return a scalar tensor; got a tensor of shape \(4, 1, 3\)"):
         gradient_flow(layer, torch.randn(4, 1, 2), lambda result: result[0])
     assert layer.step_hook is None  # restored after the error
+
+
+def test_the_picture_is_drawn(tmp_path):
+    from rnnlab.analysis.pictures import plot_gradient_flow
+
+    layer = rnnlab.Recurrent("elman_tanh", 1, 4)
+    flow = gradient_flow(layer, torch.randn(12, 3, 1), lambda result: result[0][-1].sum())
+    path = plot_gradient_flow({"elman": flow, "flat": torch.ones(12)}, tmp_path / "flow.png",
+                              bands={"elman": (flow.by_lag() / 2, flow.by_lag() * 2)}, guides={"bound": 0.9 ** torch.arange(12.)})
+    assert path.stat().st_size > 1000
+    with pytest.raises(ValueError, match=r"one curve per label, \(K,\) norms by lag; got shape \(2, 2\)"):
+        plot_gradient_flow({"bad": torch.ones(2, 2)}, tmp_path / "bad.png")
