@@ -298,6 +298,7 @@ TRAIN_VALUES = {
                                        st.sampled_from(["<", "<=", ">=", ">"]),
                                        st.floats(allow_nan=False, allow_infinity=False)),
     "tensorboard": st.booleans(),
+    "gradient_flow": st.booleans(),
     "seed": st.integers(min_value=0, max_value=2**63 - 1), "device": st.sampled_from(DEVICES),
     "curriculum": st.lists(st.fixed_dictionaries({"task": st.fixed_dictionaries(
         {}, optional={"length": st.integers(min_value=2), "tolerance": st.floats(allow_nan=False, allow_infinity=False)})}),

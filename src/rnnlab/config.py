@@ -177,6 +177,8 @@ class TrainConfig:
     patience: int | None = None  # stop after this many evaluations without improvement of the task's main metric
     log_every: int = 100  # steps between lines of metrics.jsonl
     tensorboard: bool = False  # also write the logged records as TensorBoard event files (needs tensorboard)
+    gradient_flow: bool = False  # at each evaluation, log ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ and the norm at a few lags
+    # (rnnlab.analysis.monitor) on the first held-out batch
     seed: int = 0  # seeds the model's initial weights and the task's data generator
     device: str = "cpu"  # cpu | cuda | auto (cuda when available)
     # curriculum (Bengio et al. 2009): stages [{until = STEP, task = {SETTING = VALUE, ...}}, ...] in order;

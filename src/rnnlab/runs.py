@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -28,6 +29,7 @@ import torch
 from torch import nn
 
 from . import tasks
+from .analysis import monitor
 from .config import (ConfigError, RunConfig, apply_overrides, collect_settings, curriculum_task_configs,
                      explain_config, format_override, format_value, one_line)
 from .memory import NTM
@@ -223,7 +225,7 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
         curriculum = build_curriculum(config, task)
         model = build_model(config, task)
         trainer = Trainer(model, task, config.train, run_dir, log=log if distributed.is_main() else _quiet,
-                          curriculum=curriculum)
+                          curriculum=curriculum, **_analyses(config, model, task))
         if distributed.is_main():
             with writing(run_dir):
                 run_dir.mkdir(parents=True, exist_ok=True)
@@ -247,6 +249,17 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
         lock.release()
     distributed.finish()
     return summary
+
+
+def _analyses(config: RunConfig, model: nn.Module, task) -> dict:
+    """The trainer's monitors and pictures of ``train.gradient_flow`` (rnnlab.analysis.monitor): the
+    figures at each evaluation, the picture at the end; a model or task it cannot measure is a ConfigError."""
+    if not config.train.gradient_flow:
+        return {}
+    reason = monitor.supports(model, task)
+    if reason:
+        raise ConfigError(f"train.gradient_flow cannot be measured: {reason}")
+    return {"monitors": [monitor.GradientFlowMonitor(task)], "pictures": [partial(monitor.draw_gradient_flow, task=task)]}
 
 
 def load_checkpoint(trainer: Trainer, which: str | int = "latest") -> int:
@@ -284,7 +297,9 @@ def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callabl
     run_dir = Path(run_dir)
     config = apply_overrides(load_config(run_dir), overrides)
     task = build_task(config)
-    trainer = Trainer(build_model(config, task), task, config.train, run_dir, log=log)
+    model = build_model(config, task)
+    pictures = [] if not plots or monitor.supports(model, task) else [partial(monitor.draw_gradient_flow, task=task)]
+    trainer = Trainer(model, task, config.train, run_dir, log=log, pictures=pictures)
     load_checkpoint(trainer, checkpoint)
     summary = trainer.summary(trainer.evaluate())
     if plots and not trainer.figures(eval_plots_directory(run_dir, overrides)):

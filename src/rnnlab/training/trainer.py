@@ -111,12 +111,20 @@ def _close(*files: tuple[object | None, Path]) -> None:
 class Trainer:
     def __init__(self, model: nn.Module, task, settings: TrainConfig, run_dir: str | Path, *,
                  log: Callable[[str], None] = print, progress_bar: bool | None = None,
-                 curriculum: Sequence[tuple[int, object]] = ()) -> None:
+                 curriculum: Sequence[tuple[int, object]] = (),
+                 monitors: Sequence[Callable[[nn.Module, object], dict[str, float]]] = (),
+                 pictures: Sequence[Callable[[nn.Module, object, Path], Path]] = ()) -> None:
         """``curriculum``: (until, task) stages (``runs.build_curriculum`` of ``train.curriculum``):
         a step before ``until`` (counted from 0) trains on the first such stage's task; the
-        evaluations always use ``task``."""
+        evaluations always use ``task``.  ``monitors``: functions (model, the first held-out batch)
+        -> figures, called at every evaluation and logged beside it in metrics.jsonl (e.g. the
+        gradient flow of ``train.gradient_flow``, rnnlab.analysis.monitor).  ``pictures``: functions
+        (model, the first held-out batch, directory) -> the file drawn, called by ``figures`` beside the
+        task's and the model's own pictures."""
         self.model, self.task, self.settings = model, task, settings
         self.curriculum = list(curriculum)
+        self.monitors = list(monitors)
+        self.pictures = list(pictures)
         self.run_dir = Path(run_dir)
         self.log = log
         self.progress_bar = progress_bar
@@ -401,6 +409,8 @@ class Trainer:
                         metrics = self._evaluate_and_keep_best()
                         last_eval = (s.step, metrics)
                         record.update({f"eval_{k}": v for k, v in metrics.items()})
+                        for monitor in self.monitors:
+                            record.update(monitor(self.model, self._held_out()[0]))
                         reason = early_stop(cfg, metrics, s.since_best)
                     signum = distributed.largest(signals.requested or 0)  # every rank stops at the same step
                     last = signum or reason or budget_spent(cfg, s.step, seconds_left())
@@ -450,7 +460,7 @@ class Trainer:
         directory = self.run_dir / "plots" if directory is None else Path(directory)
         task_figures = getattr(self.task, "figures", None)
         model_figures = getattr(self.model, "figures", None)
-        if task_figures is None and model_figures is None:
+        if task_figures is None and model_figures is None and not self.pictures:
             return []
         directory.mkdir(parents=True, exist_ok=True)
         self.model.eval()
@@ -462,6 +472,7 @@ class Trainer:
             written += task_figures(outputs, batch, directory) or []
         if model_figures is not None:
             written += model_figures(batch, directory) or []
+        written += [draw(self.model, batch, directory) for draw in self.pictures]
         return written
 
     def summary(self, metrics: dict[str, float]) -> dict:
