@@ -19,6 +19,11 @@ length 120 after training on 1..20) and adds a row to the table and to results.j
 name + " at " + the label, the run's metric, steps and minutes, ``evaluation`` (the label),
 ``settings`` (its overrides), and ``pictures`` drawn in RUN_DIR/plots/eval-<overrides>.
 
+An experiment may also *measure* (``Experiment.measure``): a function called after its runs with a
+``Measuring`` (the experiment's folder, the mode, the rows of its runs) that computes what no training
+run reports by itself (e.g. gradient flow on the runs' checkpoints) and returns more rows, each made by
+``measured_row``: the same keys, judged the same way, in the same table; its pictures are its own.
+
 ``write_report`` gathers the sections of every experiment found in OUT into OUT/report.md,
 pictures linked relative to it.  Quick runs live apart from full ones so that neither ever
 continues the other (their schedules and evaluation sets differ).
@@ -194,14 +199,29 @@ def _met(target: tuple[str, float] | None, value: float) -> bool | None:
 
 
 @dataclass(frozen=True)
+class Measuring:
+    """What ``Experiment.measure`` is given: where it writes, the mode, the rows of the runs."""
+
+    folder: Path  # OUT/EXPERIMENT: pictures go here (paths in rows are relative to it)
+    quick: bool
+    steps: int | None  # the hidden --steps cap (smoke tests): measurements that train keep to it too
+    rows: tuple[dict, ...]  # the rows of the experiment's runs and evaluations, as results.json holds them
+    log: Callable[[str], None]
+
+
+@dataclass(frozen=True)
 class Experiment:
-    """A published experiment: its runs and a paragraph of Markdown for the report."""
+    """A published experiment: its runs and a paragraph of Markdown for the report.
+
+    ``measure``, when given, is called after the runs (``Measuring``) and returns more rows
+    (``measured_row``), which follow the runs' in results.json and in the table."""
 
     name: str
     title: str  # the section's heading, e.g. "Long time lags (Hochreiter & Schmidhuber 1997)"
     description: str  # Markdown: what is trained, how it is scored
     runs: tuple[Run, ...] = field(default_factory=tuple)
     quick_note: str = ""  # Markdown: why quick mode changes a task's settings, where it does
+    measure: Callable[[Measuring], list[dict]] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runs", tuple(self.runs))
@@ -258,6 +278,12 @@ def run_experiment(experiment: Experiment, out: str | Path, *, quick: bool = Fal
                 log(f"{head}: {run.metric} {value:.4g}{_target(run, quick)} after {row['steps']} steps, "
                     f"{_minutes(row['minutes'])} min" + (" (finished before: read its summary.json)" if reused else ""))
         rows += _evaluate(runs, run, row, folder, head, quick=quick, log=log)
+    if experiment.measure is not None:
+        rows += experiment.measure(Measuring(folder, quick, steps, tuple(rows), log))
+        names = [row["run"] for row in rows]
+        if len(set(names)) != len(names):
+            raise ValueError(f"experiment {experiment.name}: measured rows must be named apart from the runs and "
+                             f"each other; got {names}")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
     (folder / "report.md").write_text(render_section(experiment, rows, base=""))
@@ -304,6 +330,27 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
                    pictures=[path.relative_to(folder).as_posix() for path in sorted(plots.glob("*.png"))])
         log(f"{name} ({' '.join(overrides)}): {run.metric} {value:.4g}{_target(evaluation, quick)}")
     return rows
+
+
+def measured_row(name: str, model: str, metric: str, value: float | None, *, quick: bool, task: str = "",
+                 target: tuple[str, float] | None = None, quick_target: tuple[str, float] | None = None,
+                 settings: Sequence[str] = (), quick_changes: Sequence[str] = (), pictures: Sequence[str] = (),
+                 steps: int | None = None, minutes: float | None = None, note: str | None = None,
+                 skipped: bool = False, **extra) -> dict:
+    """A row of ``Experiment.measure`` with the keys of a run's row (RESULT_KEYS, note, settings,
+    quick_changes, pictures), judged like one: ``met`` by ``quick_target`` under --quick, else by
+    ``target``; a ``note`` on a row that is not ``skipped`` is an error (exit code 1), on a skipped one
+    it says why there is no value.  ``settings`` say how the figure was measured (one string each; the
+    report lists them once, so give them on the first row of a measurement), ``quick_changes`` what
+    quick mode changes in it; ``extra`` keys are kept beside.  ``measured`` is True."""
+    target = _check_target(f"measurement {name}", target)
+    quick_target = _check_target(f"measurement {name}", quick_target)
+    judged = quick_target if quick else target
+    met = None if value is None or note else _met(judged, value)
+    return {"run": name, "task": task, "model": model, "metric": metric, "value": value, "target": _listed(target),
+            "quick_target": _listed(quick_target), "met": met, "steps": steps, "minutes": minutes, "run_dir": None,
+            "quick": quick, "skipped": skipped, "note": note, "settings": list(settings),
+            "quick_changes": list(quick_changes), "pictures": list(pictures), "measured": True, **extra}
 
 
 def failed(rows: Sequence[dict]) -> list[str]:
@@ -470,13 +517,17 @@ def render_section(experiment: Experiment, rows: Sequence[dict], base: str) -> s
               "`rnnlab eval RUN_DIR --set ... --plots`):", ""]
     for row in rows:
         settings = " ".join(f"`{text}`" for text in row["settings"])
-        if row.get("evaluation") is not None:
+        if row.get("measured"):  # a measurement's settings are written once, on the first row it makes
+            if settings:
+                lines.append(f"- {row['run']}, measured with: {settings}")
+        elif row.get("evaluation") is not None:
             lines.append(f"- {_parent(row)}, evaluated at: {settings}")
         else:
             lines.append(f"- {row['run']} (`{row['task']}`, `{row['model']}`): {settings}")
     if quick:
         lines += ["", "Quick mode changes (full → quick):", ""]
-        lines += [f"- {row['run']}: {', '.join(row['quick_changes']) or 'nothing'}" for row in rows]
+        lines += [f"- {row['run']}: {', '.join(row['quick_changes']) or 'nothing'}" for row in rows
+                  if not row.get("measured") or row["quick_changes"]]
     pictured = [row for row in rows if row["pictures"]]
     if pictured:
         lines += ["", "Learning curves of the main metric (held-out: dots) and the tasks' and models' own pictures "
