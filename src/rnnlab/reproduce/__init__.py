@@ -2,13 +2,14 @@
 
 >>> import rnnlab.reproduce as reproduce
 >>> reproduce.available()
-['long_time_lags', 'applications', 'ntm']
+['long_time_lags', 'applications', 'ntm', 'gradients']
 >>> [run.name for run in reproduce.get("long_time_lags").runs]
 ['adding, LSTM', 'temporal order, LSTM', 'adding, Elman (tanh)']
 
 Each module defines ``EXPERIMENT``, a ``runner.Experiment``: its runs (``runner.Run``: task,
 model, settings, metric, target, quick settings and the quick target that judges them, data files,
-evaluations at other task settings: ``runner.Evaluation``) and a paragraph for the report.
+evaluations at other task settings: ``runner.Evaluation``), a paragraph for the report, and optionally
+``measure``: what it computes after its runs (``runner.Measuring`` -> rows of ``runner.measured_row``).
 The data files default to the repository's data/ (``runner.shipped_data``).
 ``main`` runs a list of them and writes the report; ``runner`` holds the machinery.
 """
@@ -22,14 +23,15 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import runner
-from .runner import (QUICK_NOTE, RESULT_KEYS, Evaluation, Experiment, Run, failed, run_experiment, table,
-                     write_report)
+from .runner import (QUICK_NOTE, RESULT_KEYS, Evaluation, Experiment, Measuring, Run, failed, measured_row,
+                     run_experiment, table, write_report)
 
 # name -> module; this order is the order of `--all` and of the report
 _MODULES = {
     "long_time_lags": "long_time_lags",  # Hochreiter & Schmidhuber (1997), issue 3
     "applications": "applications",  # the four topologies' application tasks, issue 4
     "ntm": "ntm",  # Graves, Wayne & Danihelka (2014): the NTM and the LSTM on the five tasks, issue 5
+    "gradients": "gradients",  # Pascanu, Mikolov & Bengio (2013): vanishing and exploding gradients, issue 11
 }
 
 # Quick runs train with one thread unless OMP_NUM_THREADS says otherwise: their models are too small
@@ -37,7 +39,8 @@ _MODULES = {
 # step with one thread, 293 ms with two, while two other trainings shared the machine's 2 cores).
 QUICK_THREADS = 1
 
-__all__ = ["Evaluation", "Experiment", "Run", "RESULT_KEYS", "QUICK_NOTE", "available", "get", "main"]
+__all__ = ["Evaluation", "Experiment", "Measuring", "Run", "RESULT_KEYS", "QUICK_NOTE", "available", "get", "main",
+           "measured_row"]
 
 
 def available() -> list[str]:
