@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import rnnlab
 import rnnlab.config
-from rnnlab.config import (CLIPS, DEVICES, OPTIMIZERS, SCHEDULES, ConfigError, ModelConfig, RunConfig,
+from rnnlab.config import (ALGORITHMS, CLIPS, DEVICES, OPTIMIZERS, SCHEDULES, ConfigError, ModelConfig, RunConfig,
                            TrainConfig, apply_overrides, build_config, format_override, parse_override)
 
 
@@ -299,6 +299,8 @@ TRAIN_VALUES = {
                                        st.floats(allow_nan=False, allow_infinity=False)),
     "tensorboard": st.booleans(),
     "gradient_flow": st.booleans(),
+    "algorithm": st.sampled_from(ALGORITHMS),
+    "online": st.just(False),
     "seed": st.integers(min_value=0, max_value=2**63 - 1), "device": st.sampled_from(DEVICES),
     "curriculum": st.lists(st.fixed_dictionaries({"task": st.fixed_dictionaries(
         {}, optional={"length": st.integers(min_value=2), "tolerance": st.floats(allow_nan=False, allow_infinity=False)})}),

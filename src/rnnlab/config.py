@@ -56,7 +56,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = ["ConfigError", "ModelConfig", "TrainConfig", "RunConfig", "SECTIONS", "StopTarget", "stop_target",
-           "OPTIMIZERS", "SCHEDULES", "CLIPS", "DEVICES",
+           "OPTIMIZERS", "SCHEDULES", "CLIPS", "DEVICES", "ALGORITHMS",
            "build_config", "explain_config", "collect_settings", "register_task", "apply_overrides", "parse_override",
            "format_override", "format_value", "load_toml", "to_toml"]
 
@@ -69,6 +69,7 @@ POOLINGS = ("last", "mean", "max")
 CONTEXTS = ("state", "input", "both")
 CLIPS = ("norm", "value", "none")
 DEVICES = ("cpu", "cuda", "auto")
+ALGORITHMS = ("bptt",)  # training/algorithms/ (the same names, tested)
 
 _MAX_SEED = 2**63  # TOML integers are signed 64-bit
 _NONE_WORD = "none"  # the override spelling of None (TOML has no null)
@@ -177,6 +178,8 @@ class TrainConfig:
     patience: int | None = None  # stop after this many evaluations without improvement of the task's main metric
     log_every: int = 100  # steps between lines of metrics.jsonl
     tensorboard: bool = False  # also write the logged records as TensorBoard event files (needs tensorboard)
+    algorithm: str = "bptt"  # how a batch turns into updates: bptt (whole or truncated: tbptt); training/algorithms/
+    online: bool = False  # update after every time step (online algorithms) instead of once per batch
     gradient_flow: bool = False  # at each evaluation, log ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ and the norm at a few lags
     # (rnnlab.analysis.monitor) on the first held-out batch
     seed: int = 0  # seeds the model's initial weights and the task's data generator
@@ -203,7 +206,7 @@ class TrainConfig:
         _require(self, "momentum", 0 <= self.momentum < 1, "a number in [0, 1)")
         _require(self, "schedule_gamma", 0 < self.schedule_gamma <= 1, "a number in (0, 1]")
         for key, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("clip", CLIPS),
-                             ("device", DEVICES)):
+                             ("device", DEVICES), ("algorithm", ALGORITHMS)):
             _require(self, key, getattr(self, key) in choices, f"one of {', '.join(choices)}")
         _check_curriculum_stages(self.curriculum)
         _require(self, "carry_state", not (self.carry_state and self.curriculum),

@@ -83,11 +83,25 @@ def test_resume_continues_bit_for_bit(tmp_path):
         assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def _spy_on_updates(trainer) -> list:
+    """The gradients each of the trainer's updates applies (it zeroes them afterwards), one list per update."""
+    seen, update = [], trainer._update
+
+    def spying(loss):
+        seen.append([p.grad.clone() if p.grad is not None else None for p in trainer.model.parameters()])
+        return update(loss)
+
+    trainer._update = spying
+    return seen
+
+
 def test_truncated_bptt_equals_full_bptt_when_k_covers_the_sequence(tmp_path):
     def grads(k):
         trainer = _trainer(tmp_path / str(k), tbptt=k)
+        seen = _spy_on_updates(trainer)
         trainer.train_step()
-        return [p.grad.clone() if p.grad is not None else None for p in trainer.model.parameters()]
+        assert len(seen) == 1  # one update per batch
+        return seen[0]
 
     full, covering, cut = grads(None), grads(8), grads(3)
     for a, b in zip(full, covering):
@@ -160,8 +174,9 @@ def _tagger_trainer(run_dir, seed=0, **settings):
 def test_truncated_bptt_per_step_outputs_equals_full_bptt_when_k_covers_the_sequence(tmp_path):
     def step(k):
         trainer = _tagger_trainer(tmp_path / str(k), tbptt=k)
+        seen = _spy_on_updates(trainer)
         record = trainer.train_step()
-        return record["loss"], [p.grad.clone() for p in trainer.model.parameters()]
+        return record["loss"], seen[0]
 
     (full_loss, full), (covering_loss, covering), (cut_loss, cut) = step(None), step(18), step(4)
     assert covering_loss == full_loss and all(torch.equal(a, b) for a, b in zip(full, covering))

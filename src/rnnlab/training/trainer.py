@@ -45,6 +45,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import ConfigError, TrainConfig, stop_target
+from . import algorithms
 from . import checkpoint as ckpt
 from . import distributed
 from .clipping import clip_gradients
@@ -56,14 +57,6 @@ from .stopping import budget_spent, early_stop
 from .tensorboard import TensorBoardLog
 
 __all__ = ["Trainer", "TrainingError", "Interrupted"]
-
-
-def _detached(state):
-    """A recurrent state (a tensor or a tuple of them, e.g. LSTM's (h, c)) cut from its graph."""
-    if state is None or isinstance(state, Tensor):
-        return None if state is None else state.detach()
-    return type(state)(*(_detached(part) for part in state)) if hasattr(state, "_fields") else \
-        type(state)(_detached(part) for part in state)
 
 
 @dataclass
@@ -146,6 +139,11 @@ class Trainer:
         self.main = distributed.is_main()  # only the main process writes logs, checkpoints and plots
         if settings.stop_when is not None:
             self._check_stop_metric()
+        algorithm = algorithms.get(settings.algorithm)
+        refusal = algorithm.refusal(model, task, settings)
+        if refusal:
+            raise TrainingError(f"train.algorithm = {settings.algorithm!r}: {refusal}")
+        self.algorithm = algorithm(self)  # how a batch turns into updates (algorithms/)
         self.forward = model  # what training steps call: the model, or its DistributedDataParallel wrapper
         if distributed.world_size() > 1:
             device = next(model.parameters()).device
@@ -257,7 +255,7 @@ class Trainer:
 
         return replace(batch, inputs=move(batch.inputs), targets=move(batch.targets))
 
-    def _run(self, batch, state=None, *, train: bool = True):
+    def run(self, batch, state=None, *, train: bool = True):
         """The model on ``batch`` -> (outputs, final state).  Decoders (output kinds "sequence" and
         "generate") also get the targets: teacher forcing in training, their length in evaluation."""
         model = self.forward if train else self.model
@@ -265,48 +263,18 @@ class Trainer:
             return model(batch.inputs, lengths=batch.lengths, state=state, targets=batch.targets)
         return model(batch.inputs, lengths=batch.lengths, state=state)
 
-    def _backward(self, batch) -> tuple[Tensor, Tensor]:
-        """Forward and backward through time on a training batch -> (outputs, loss), both detached.
-
-        Full BPTT unless ``tbptt`` = k is shorter than the batch (Williams & Peng 1990): the batch is
-        cut into chunks of k steps, the state carried from chunk to chunk and detached at each
-        boundary.  With one output per step ("every") each chunk's loss is backpropagated at once and
-        the gradients add up, weighted by the chunk's share of the steps, so that k >= T is exactly
-        full BPTT; with one output at the end ("last") only the final chunk has a loss, and the
-        earlier ones, which only carry the state to it, run without a graph.  With ``carry_state``
-        the state also carries (detached) from batch to batch."""
-        k, steps = self.settings.tbptt, batch.inputs.shape[0]
-        state = self.carried
-        if k is not None and k < steps and batch.lengths is not None:
-            raise TrainingError("truncated BPTT needs sequences of equal length; this task pads them "
-                                "(set train.tbptt to none)")
-        if k is None or k >= steps or self.kind not in ("last", "every"):
-            outputs, state = self._run(batch, state)
-            loss = self.task.loss(outputs, batch)
-            loss.backward()  # under DDP the gradients are averaged over the ranks here
-        elif self.kind == "last":
-            last = ((steps - 1) // k) * k  # start of the final chunk, which the loss reads
-            with torch.no_grad():
-                for start in range(0, last, k):
-                    _, state = self.model(batch.inputs[start : start + k], state=state)
-            outputs, state = self.forward(batch.inputs[last:], state=state)
-            loss = self.task.loss(outputs, batch)
-            loss.backward()
-        else:
-            pieces, loss = [], 0.0
-            for start in range(0, steps, k):
-                chunk = batch.steps(start, start + k)
-                out, state = self.forward(chunk.inputs, state=state)
-                share = chunk.inputs.shape[0] / steps
-                chunk_loss = self.task.loss(out, chunk) * share
-                chunk_loss.backward()
-                loss = loss + chunk_loss.detach()
-                pieces.append(out.detach())
-                state = _detached(state)
-            outputs = torch.cat(pieces)
-        if self.settings.carry_state:
-            self.carried = _detached(state)
-        return outputs.detach(), loss.detach()
+    def _update(self, loss: Tensor) -> tuple[float, float, bool]:
+        """Apply the gradients now in ``.grad`` (clipped), unless the loss or the gradient is not finite, then
+        zero them -> (loss, gradient norm before clipping, applied): the ``update`` of algorithms/base.py."""
+        cfg = self.settings
+        grad_norm = clip_gradients(self.model.parameters(), cfg.clip, max_norm=cfg.clip_norm,
+                                   max_value=cfg.clip_value)
+        loss_value = distributed.mean(loss.item())
+        applied = math.isfinite(loss_value) and math.isfinite(grad_norm)
+        if applied:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss_value, grad_norm, applied
 
     def _training_batch(self):
         """The step's batch, this process's share of it, on the model's device."""
@@ -327,19 +295,18 @@ class Trainer:
         self.model.train()
         batch = self._training_batch()
         self.optimizer.zero_grad(set_to_none=True)
-        outputs, loss = self._backward(batch)
-        grad_norm = clip_gradients(self.model.parameters(), cfg.clip, max_norm=cfg.clip_norm,
-                                   max_value=cfg.clip_value)
+        updates: list[tuple[float, float, bool]] = []  # (loss, gradient norm, applied) of each update
+        outputs, loss = self.algorithm.train_batch(batch, lambda loss: updates.append(self._update(loss)))
         s.step += 1
-        loss_value = distributed.mean(loss.item())  # the global batch's loss, the same on every rank
-        finite = math.isfinite(loss_value) and math.isfinite(grad_norm)
+        # the global batch's loss, the same on every rank (one collective, in the update, under BPTT)
+        loss_value = updates[0][0] if len(updates) == 1 else float(loss)
+        grad_norm = max((norm for _, norm, _ in updates), default=0.0)  # of several updates, the largest
+        finite = math.isfinite(loss_value) and all(applied for _, _, applied in updates)
         if finite:
-            self.optimizer.step()
             if not isinstance(self.schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 self.schedule.step()
             s.bad_in_a_row = 0
         else:
-            self.optimizer.zero_grad(set_to_none=True)
             self.carried = None  # a non-finite state must not poison the next batches
             s.bad_in_a_row += 1
             s.skipped += 1
@@ -360,7 +327,7 @@ class Trainer:
         count = 0
         with torch.no_grad():
             for batch in self._held_out():
-                m = self.task.metrics(self._run(batch, train=False)[0], batch)
+                m = self.task.metrics(self.run(batch, train=False)[0], batch)
                 n = m.pop("count")
                 count += n
                 for k, v in m.items():
@@ -468,7 +435,7 @@ class Trainer:
         written = []
         if task_figures is not None:
             with torch.no_grad():
-                outputs = self._run(batch, train=False)[0]
+                outputs = self.run(batch, train=False)[0]
             written += task_figures(outputs, batch, directory) or []
         if model_figures is not None:
             written += model_figures(batch, directory) or []
@@ -506,7 +473,7 @@ class Trainer:
             self.model.eval()
             batch = self._prepare(self.task.sample(2, torch.Generator().manual_seed(0)))
             with torch.no_grad():
-                names = [k for k in self.task.metrics(self._run(batch, train=False)[0], batch) if k != "count"]
+                names = [k for k in self.task.metrics(self.run(batch, train=False)[0], batch) if k != "count"]
         finally:
             torch.set_rng_state(rng)
             self.model.train(training)
