@@ -8,7 +8,7 @@ import torch
 import rnnlab
 from rnnlab.cells import LSTMState
 
-ALL_CELLS = ["elman_tanh", "elman_relu", "lstm", "gru", "gru_v3", "gru1", "gru2", "gru3"]
+ALL_CELLS = ["elman_tanh", "elman_relu", "lstm", "gru", "gru_v3", "gru1", "gru2", "gru3", "fully_recurrent"]
 
 
 def test_registry_lists_every_cell():
