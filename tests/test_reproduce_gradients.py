@@ -222,6 +222,10 @@ def test_train_exploding_counts_non_finite_steps_and_reuses_a_finished_run(tmp_p
     assert outcome.largest_grad_norm == np.max(norms)
     written = (run_dir / "metrics.jsonl").stat().st_mtime_ns
     assert train_exploding(config, run_dir, singular_value=3.0) == outcome  # read again, not trained again
+    saved = json.loads((run_dir / gradient_measures.OUTCOME).read_text())
+    del saved["made_by"]["config"]["train"]["tensorboard"]  # as written before rnnlab had the setting: its default
+    (run_dir / gradient_measures.OUTCOME).write_text(json.dumps(saved))
+    assert train_exploding(config, run_dir, singular_value=3.0) == outcome
     assert (run_dir / "metrics.jsonl").stat().st_mtime_ns == written
     again = train_exploding(config, run_dir, singular_value=2.0)  # another start: trained afresh
     assert (run_dir / "metrics.jsonl").stat().st_mtime_ns != written and again.first_loss != outcome.first_loss

@@ -247,7 +247,7 @@ def train_exploding(config, run_dir: str | Path, *, singular_value: float,
     run_dir = Path(run_dir)
     wanted = {"config": config.to_dict(), "singular_value": singular_value}
     saved = _read_json(run_dir / OUTCOME)
-    if saved is not None and saved.get("made_by") == wanted:
+    if saved is not None and _same_run(saved.get("made_by"), wanted):
         return Outcome(**saved["outcome"])
     if run_dir.exists():
         if not (run_dir / "config.json").is_file():
@@ -277,6 +277,19 @@ def train_exploding(config, run_dir: str | Path, *, singular_value: float,
     ckpt.write_text_atomically(run_dir / OUTCOME, json.dumps({"made_by": wanted, "outcome": asdict(outcome)},
                                                              indent=1) + "\n")
     return outcome
+
+
+def _same_run(saved, wanted: dict) -> bool:
+    """Whether an outcome.json's ``made_by`` is the run ``wanted``: its configuration read back as
+    ``rnnlab eval`` reads config.json (settings added to rnnlab since take their defaults) equals it."""
+    from ..config import ConfigError, RunConfig
+
+    if not isinstance(saved, dict) or saved.get("singular_value") != wanted["singular_value"]:
+        return False
+    try:
+        return RunConfig.from_dict(saved["config"]).to_dict() == wanted["config"]
+    except (ConfigError, KeyError, TypeError, ValueError):
+        return False
 
 
 def count_cliffs(losses: Sequence[float], factor: float = CLIFF_FACTOR) -> int:
