@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from .base import LearningAlgorithm, Update
 from .bptt import BPTT
+from .rtrl import RTRL
 
-ALGORITHMS: dict[str, type[LearningAlgorithm]] = {cls.name: cls for cls in (BPTT,)}
+ALGORITHMS: dict[str, type[LearningAlgorithm]] = {cls.name: cls for cls in (BPTT, RTRL)}
 
 
 def get(name: str) -> type[LearningAlgorithm]:
@@ -19,4 +20,4 @@ def get(name: str) -> type[LearningAlgorithm]:
     return ALGORITHMS[name]
 
 
-__all__ = ["ALGORITHMS", "BPTT", "LearningAlgorithm", "Update", "get"]
+__all__ = ["ALGORITHMS", "BPTT", "RTRL", "LearningAlgorithm", "Update", "get"]
