@@ -14,11 +14,11 @@ from rnnlab.tasks import AddingTask, Batch, Task, TemporalOrderTask
 
 ALL_TASKS = ["adding", "temporal_order", "char_lm", "word_lm", "sentiment", "seq_image", "reverse", "addition",
              "number_words", "elman_xor", "elman_words", "copy", "repeat_copy", "associative_recall", "ngrams",
-             "priority_sort"]
+             "priority_sort", "two_sequence", "latch", "parity"]
 # generated from a seed with the paper's settings as defaults (the file tasks need a path; number_words'
 # held-out set is its whole domain; the Elman streams are long): the interface tests below run on these
 GENERATED = ["adding", "temporal_order", "reverse", "addition", "copy", "repeat_copy", "associative_recall",
-             "ngrams", "priority_sort"]
+             "ngrams", "priority_sort", "two_sequence", "latch", "parity"]
 
 
 def test_registry_lists_every_task_in_order():
@@ -78,7 +78,10 @@ def test_package_docstring_runs():
 
 @pytest.mark.parametrize("name, main_metric, goal, sizes, target_dtype",
                          [("adding", "mse", "min", (2, 1), torch.float32),
-                          ("temporal_order", "accuracy", "max", (8, 4), torch.int64)])
+                          ("temporal_order", "accuracy", "max", (8, 4), torch.int64),
+                          ("two_sequence", "accuracy", "max", (1, 1), torch.float32),
+                          ("latch", "accuracy", "max", (1, 1), torch.float32),
+                          ("parity", "accuracy", "max", (1, 1), torch.float32)])
 def test_class_attributes(name, main_metric, goal, sizes, target_dtype):
     task = tasks.create(name)
     assert (task.name, task.output_kind, task.main_metric, task.main_metric_goal) == (name, "last", main_metric, goal)
