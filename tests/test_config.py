@@ -301,6 +301,8 @@ TRAIN_VALUES = {
     "gradient_flow": st.booleans(),
     "algorithm": st.sampled_from(ALGORITHMS),
     "online": st.just(False),
+    "guesses": st.integers(1, 10**6),
+    "guess_range": st.floats(1e-3, 1e3),
     "seed": st.integers(min_value=0, max_value=2**63 - 1), "device": st.sampled_from(DEVICES),
     "curriculum": st.lists(st.fixed_dictionaries({"task": st.fixed_dictionaries(
         {}, optional={"length": st.integers(min_value=2), "tolerance": st.floats(allow_nan=False, allow_infinity=False)})}),

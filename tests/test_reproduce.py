@@ -401,7 +401,10 @@ def test_evaluations_add_rows_with_the_pictures_drawn_at_their_settings(tmp_path
     assert longer["quick_changes"] == ["task.min_length 40 → 10", "task.max_length 40 → 10"]
     assert longer["pictures"] == ["quick/copy-ntm/plots/eval-task.min_length=10,task.max_length=10/ntm_trace.png"]
     assert "quick/copy-ntm/plots/ntm_trace.png" in parent["pictures"]  # the trace at the training lengths
-    assert results["copy, LSTM at length 10"]["pictures"] == [] and results["copy, LSTM at length 10"]["value"] > 0
+    # the LSTM draws no trace; its gradient flow at the new length (rnnlab eval --plots, analysis/monitor.py)
+    lstm = results["copy, LSTM at length 10"]
+    assert lstm["pictures"] == ["quick/copy-lstm/plots/eval-task.min_length=10,task.max_length=10/gradient_flow.png"]
+    assert lstm["value"] > 0
 
     report = (out / "report.md").read_text()
     assert "| copy, NTM at length 10 | ntm | bit_errors_per_sequence |" in report

@@ -69,7 +69,7 @@ POOLINGS = ("last", "mean", "max")
 CONTEXTS = ("state", "input", "both")
 CLIPS = ("norm", "value", "none")
 DEVICES = ("cpu", "cuda", "auto")
-ALGORITHMS = ("bptt", "rtrl")  # training/algorithms/ (the same names, tested)
+ALGORITHMS = ("bptt", "rtrl", "guess")  # training/algorithms/ (the same names, tested)
 
 _MAX_SEED = 2**63  # TOML integers are signed 64-bit
 _NONE_WORD = "none"  # the override spelling of None (TOML has no null)
@@ -180,6 +180,8 @@ class TrainConfig:
     tensorboard: bool = False  # also write the logged records as TensorBoard event files (needs tensorboard)
     algorithm: str = "bptt"  # how a batch turns into updates: bptt (whole or truncated: tbptt); training/algorithms/
     online: bool = False  # update after every time step (online algorithms) instead of once per batch
+    guesses: int = 100  # guess: parameter draws scored per step
+    guess_range: float = 100.0  # guess: every weight uniform in [-guess_range, guess_range] (H&S 1996's 100)
     gradient_flow: bool = False  # at each evaluation, log ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ and the norm at a few lags
     # (rnnlab.analysis.monitor) on the first held-out batch
     seed: int = 0  # seeds the model's initial weights and the task's data generator
@@ -191,7 +193,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _check_types(self, "train")
         for key in ("steps", "batch_size", "schedule_step", "eval_every", "eval_size", "checkpoint_every",
-                    "keep_checkpoints", "max_bad_steps", "log_every"):
+                    "keep_checkpoints", "max_bad_steps", "log_every", "guesses"):
             _require(self, key, getattr(self, key) >= 1, "an integer >= 1")
         _require(self, "tbptt", self.tbptt is None or self.tbptt >= 1, "an integer >= 1 or none")
         _require(self, "patience", self.patience is None or self.patience >= 1, "an integer >= 1 or none")
@@ -200,7 +202,7 @@ class TrainConfig:
         _require(self, "seed", 0 <= self.seed < _MAX_SEED, "an integer in [0, 2**63)")
         _require(self, "max_minutes", self.max_minutes is None or 0 < self.max_minutes < math.inf,
                  "a finite number > 0 or none")
-        for key in ("lr", "clip_norm", "clip_value"):
+        for key in ("lr", "clip_norm", "clip_value", "guess_range"):
             _require(self, key, 0 < getattr(self, key) < math.inf, "a finite number > 0")
         _require(self, "weight_decay", 0 <= self.weight_decay < math.inf, "a finite number >= 0")
         _require(self, "momentum", 0 <= self.momentum < 1, "a number in [0, 1)")

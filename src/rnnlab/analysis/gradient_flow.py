@@ -4,7 +4,7 @@ The claim of Hochreiter (1991), Bengio, Simard & Frasconi (1994) and Pascanu, Mi
 Bengio (2013, §2–3) is about this quantity.  For a loss L = Σ_t L_t of a recurrent network
 h_t = F(x_t, h_{t−1}), backpropagation through time gives (Pascanu et al., eqs. 3–5)
 
-    ∂L/∂h_t = ∂L_t/∂h_t + (∂h_{t+1}/∂h_t)ᵀ ∂L/∂h_{t+1},          ∂h_{t+1}/∂h_t = diag(φ′)·W_hh (Elman)
+    ∂L/∂h_t = ∂L_t/∂h_t + (∂h_{t+1}/∂h_t)ᵀ ∂L/∂h_{t+1},     ∂h_{t+1}/∂h_t = diag(φ′)·W_hh (Elman)
 
 so the error that step T sends back to step t is multiplied by the product of T − t
 Jacobians, and shrinks or grows geometrically with the lag unless the Jacobians stay near

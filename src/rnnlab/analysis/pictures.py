@@ -29,7 +29,8 @@ def _curve(value) -> np.ndarray:
 
 
 def plot_gradient_flow(curves: Mapping[str, object], path: str | Path, *, title: str = "gradient flow through time",
-                       ylabel: str = "‖∂L/∂h‖ at step n − k (batch mean)", bands: Mapping[str, object] | None = None,
+                       ylabel: str = "‖∂L/∂h‖ at step n − k (batch mean)",
+                       bands: Mapping[str, object] | None = None,
                        guides: Mapping[str, object] | None = None) -> Path:
     """Draw ``curves`` (label -> a GradientFlow, drawn by lag, or a (K,) array of norms at lags
     0 … K − 1) on a log y axis into ``path`` (PNG); returns the path.

@@ -27,6 +27,8 @@ def plot_learning_curves(run_dir: str | Path, main_metric: str) -> list[Path]:
     }
     written = []
     for name, series in panels.items():
+        if not any(key in r for key, _ in series for r in records):
+            continue  # nothing logged (e.g. no gradient norm: guessing takes no gradient steps)
         fig, ax = plt.subplots(figsize=(6, 3.5))
         for key, label in series:
             points = [(r["step"], r[key]) for r in records if key in r]

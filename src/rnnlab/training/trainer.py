@@ -168,6 +168,7 @@ class Trainer:
             else list(self.carried)
         tensors.update({f"carried.{i}": t for i, t in enumerate(carried)})
         state = {"optimizer": opt_plain, "schedule": self.schedule.state_dict(), **self.state.plain(),
+                 "algorithm": self.algorithm.state_dict(),
                  "carried": None if self.carried is None else "tensor" if isinstance(self.carried, Tensor)
                  else len(carried)}
         with writing(self.checkpoint_dir):
@@ -222,6 +223,7 @@ class Trainer:
             self.carried = found.tensors["carried.0"]
         elif carried is not None:  # a tuple of tensors, e.g. LSTM's (h, c), as Recurrent takes it back
             self.carried = tuple(found.tensors[f"carried.{i}"] for i in range(carried))
+        self.algorithm.load_state_dict(found.state.get("algorithm", {}))
         self.state = _Progress.from_plain(found.step, found.state)
         self.log(f"loaded {found.path} (step {found.step})")
         return found.step
@@ -303,7 +305,7 @@ class Trainer:
         grad_norm = max((norm for _, norm, _ in updates), default=0.0)  # of several updates, the largest
         finite = math.isfinite(loss_value) and all(applied for _, _, applied in updates)
         if finite:
-            if not isinstance(self.schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            if updates and not isinstance(self.schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 self.schedule.step()
             s.bad_in_a_row = 0
         else:
@@ -316,7 +318,7 @@ class Trainer:
         with torch.no_grad():
             metrics = self.task.metrics(outputs, batch)
         return {"step": s.step, "loss": loss_value, "lr": self.optimizer.param_groups[0]["lr"],
-                "grad_norm": grad_norm, "skipped_steps": s.skipped,
+                **({"grad_norm": grad_norm} if updates else {}), "skipped_steps": s.skipped, **self.algorithm.logged(),
                 **{f"train_{k}": v for k, v in metrics.items() if k not in ("loss", "count")}}
 
     # ---- evaluation ----------------------------------------------------------------------------
@@ -326,7 +328,7 @@ class Trainer:
         totals: dict[str, float] = {}
         count = 0
         with torch.no_grad():
-            for batch in self._held_out():
+            for batch in self.held_out():
                 m = self.task.metrics(self.run(batch, train=False)[0], batch)
                 n = m.pop("count")
                 count += n
@@ -334,7 +336,7 @@ class Trainer:
                     totals[k] = totals.get(k, 0.0) + v * n
         return {k: v / count for k, v in totals.items()}
 
-    def _held_out(self) -> list:
+    def held_out(self) -> list:
         """The task's held-out batches, built and moved to the model's device and dtype once."""
         if self._eval_set is None:
             self._eval_set = [self._prepare(b) for b in self.task.eval_set(self.settings.eval_size,
@@ -377,7 +379,7 @@ class Trainer:
                         last_eval = (s.step, metrics)
                         record.update({f"eval_{k}": v for k, v in metrics.items()})
                         for monitor in self.monitors:
-                            record.update(monitor(self.model, self._held_out()[0]))
+                            record.update(monitor(self.model, self.held_out()[0]))
                         reason = early_stop(cfg, metrics, s.since_best)
                     signum = distributed.largest(signals.requested or 0)  # every rank stops at the same step
                     last = signum or reason or budget_spent(cfg, s.step, seconds_left())
@@ -431,7 +433,7 @@ class Trainer:
             return []
         directory.mkdir(parents=True, exist_ok=True)
         self.model.eval()
-        batch = self._held_out()[0]
+        batch = self.held_out()[0]
         written = []
         if task_figures is not None:
             with torch.no_grad():

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from .base import LearningAlgorithm, Update
 from .bptt import BPTT
+from .guess import Guess
 from .rtrl import RTRL
 
-ALGORITHMS: dict[str, type[LearningAlgorithm]] = {cls.name: cls for cls in (BPTT, RTRL)}
+ALGORITHMS: dict[str, type[LearningAlgorithm]] = {cls.name: cls for cls in (BPTT, RTRL, Guess)}
 
 
 def get(name: str) -> type[LearningAlgorithm]:
@@ -20,4 +21,4 @@ def get(name: str) -> type[LearningAlgorithm]:
     return ALGORITHMS[name]
 
 
-__all__ = ["ALGORITHMS", "BPTT", "RTRL", "LearningAlgorithm", "Update", "get"]
+__all__ = ["ALGORITHMS", "BPTT", "Guess", "RTRL", "LearningAlgorithm", "Update", "get"]

@@ -12,6 +12,9 @@ is not finite, takes the optimizer step and zeroes the gradients.  An algorithm 
 the weights without gradients (random guessing) never calls it.  So the trainer has no branch
 per algorithm: BPTT is simply the first implementation of this interface.
 
+An algorithm with state of its own beyond the weights (guessing's count of trials) gives it through
+``state_dict``/``load_state_dict`` (kept in every checkpoint) and its figures through ``logged``.
+
 ``refusal`` says in one line why an algorithm cannot train a given model on a given task with
 given settings (None when it can); the trainer refuses such a run before anything is written.
 """
@@ -39,6 +42,17 @@ class LearningAlgorithm:
     def refusal(cls, model, task, settings) -> str | None:
         """Why this algorithm cannot train ``model`` on ``task`` with ``settings`` (one line), or None."""
         return None
+
+    def state_dict(self) -> dict:
+        """What the algorithm must keep across a checkpoint (JSON values); nothing by default."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` gave."""
+
+    def logged(self) -> dict:
+        """Figures of the algorithm to log with every step's record (e.g. guessing's trials); none by default."""
+        return {}
 
     def train_batch(self, batch, update: Update) -> tuple[Tensor, Tensor]:
         """Learn from ``batch``, calling ``update`` as the algorithm prescribes -> (outputs, loss), detached."""
