@@ -42,7 +42,7 @@ CASES = [  # (task, overrides): one output at the end of padded sequences; one a
 ]
 
 
-@pytest.mark.parametrize("cell", ["elman_tanh", "lstm", "gru", "gru_v3"])
+@pytest.mark.parametrize("cell", ["fully_recurrent", "elman_tanh", "lstm", "gru", "gru_v3"])
 @pytest.mark.parametrize("task, overrides", CASES, ids=[c[0] for c in CASES])
 def test_rtrl_gradient_equals_bptt_gradient(tmp_path, cell, task, overrides):
     gradients = {}
