@@ -48,10 +48,12 @@ targets.  ``teacher_forced(x, targets, state)`` runs a whole sequence so, with N
 ``targets`` where a unit has no target at a step (k ∉ T(t)).
 
 Initial weights: every weight uniform in [−1/√n, 1/√n], as torch.nn's recurrent layers
-and every rnnlab cell (``RecurrentCell.reset_parameters``).  The paper states no general
+and every rnnlab cell (``RecurrentCell.reset_parameters``); the paper states no general
 rule.  This scale keeps the net inputs s_k small at the start, in the logistic's
-near-linear range (y ≈ ½, slope ¼), and the spectral norm of weight_hh about 1 or
-below, so that the recurrence neither saturates nor explodes before learning.
+near-linear range (y ≈ ½, slope ¼), and weight_hh's spectral radius near 1/√3 ≈ 0.6
+(entries of variance 1/(3n); measured 0.57 at n = 16, 0.61 at n = 128), so that the
+recurrence neither saturates nor explodes before learning.  Weight guessing (Hochreiter &
+Schmidhuber 1996) draws its own weights, uniform in [−a, a], whatever this start.
 
 The whole-sequence kernel (``FullyRecurrentScan``): the input terms weight_ih x_t + bias
 of all steps are one matrix product; per step, one product y(t) weight_hhᵀ added onto them
