@@ -10,8 +10,10 @@ from .base import LearningAlgorithm, Update
 from .bptt import BPTT
 from .guess import Guess
 from .rtrl import RTRL
+from .snap1 import SnAp1
+from .uoro import UORO
 
-ALGORITHMS: dict[str, type[LearningAlgorithm]] = {cls.name: cls for cls in (BPTT, RTRL, Guess)}
+ALGORITHMS: dict[str, type[LearningAlgorithm]] = {cls.name: cls for cls in (BPTT, RTRL, UORO, SnAp1, Guess)}
 
 
 def get(name: str) -> type[LearningAlgorithm]:
@@ -21,4 +23,4 @@ def get(name: str) -> type[LearningAlgorithm]:
     return ALGORITHMS[name]
 
 
-__all__ = ["ALGORITHMS", "BPTT", "Guess", "RTRL", "LearningAlgorithm", "Update", "get"]
+__all__ = ["ALGORITHMS", "BPTT", "Guess", "RTRL", "SnAp1", "UORO", "LearningAlgorithm", "Update", "get"]
