@@ -267,3 +267,36 @@ def test_lengths_equal_torch_nn_on_packed_sequence(twin, config_id, fast_paths, 
     assert torch.all(leaf_grads["input"][~real] == 0), "padded inputs must get no gradient"
     for key in ref_param_grads:
         assert_close(param_grads[key], ref_param_grads[key], tol, f"gradient of {key}")
+
+
+@pytest.mark.parametrize("mode, twin", [("LSTM", "LSTM"), ("GRU", "GRU"), ("RNN_TANH", "RNN")])
+def test_one_direction_runs_padded_by_length_groups_with_packing_s_results(mode, twin, monkeypatch):
+    """A padded batch in one direction runs the fused kernel on segments between distinct lengths, never
+    packed (torch's packed backward on CPU grows much faster than T), and equals torch.nn on the packed
+    batch: outputs, each sequence's final state, and every gradient."""
+    from rnnlab.cells import torch_kernels
+
+    torch.manual_seed(0)
+    reference = getattr(torch.nn, twin)(3, 5, num_layers=2).double()
+    ours = getattr(rnnlab, twin)(3, 5, num_layers=2).double()
+    ours.load_state_dict(reference.state_dict())
+    x = torch.randn(11, 6, 3, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([11, 4, 7, 11, 1, 7])
+
+    def refused(*args, **kwargs):
+        raise AssertionError("packed")
+
+    monkeypatch.setattr(torch_kernels, "pack_padded_sequence", refused)
+    y, state = ours(x, lengths=lengths)
+    monkeypatch.undo()
+    y_ref, state_ref = reference(pack_padded_sequence(x, lengths, enforce_sorted=False))
+    y_ref, _ = pad_packed_sequence(y_ref, total_length=11)
+    fields = list(state) if isinstance(state, tuple) else [state]
+    fields_ref = list(state_ref) if isinstance(state_ref, tuple) else [state_ref]
+    assert torch.allclose(y, y_ref, atol=1e-12)
+    assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(fields, fields_ref))
+    weights = torch.randn_like(y)
+    ours_grads = torch.autograd.grad((y * weights).sum() + sum(f.sum() for f in fields), [x, *ours.parameters()])
+    ref_grads = torch.autograd.grad((y_ref * weights).sum() + sum(f.sum() for f in fields_ref),
+                                    [x, *reference.parameters()])
+    assert all(torch.allclose(a, b, atol=1e-10) for a, b in zip(ours_grads, ref_grads))

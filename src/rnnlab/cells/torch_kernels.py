@@ -46,6 +46,9 @@ def run_torch_kernel(
     if lengths is None:
         result = kernel(x, hx_arg, weights, has_biases, num_layers, dropout, training, bidirectional, False)
         return result[0], (tuple(result[1:]) if is_lstm else result[1])
+    if not bidirectional:
+        return _run_by_length_groups(kernel, is_lstm, x, hx_arg, weights, lengths, has_biases=has_biases,
+                                     num_layers=num_layers, dropout=dropout, training=training)
     packed = pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
     order, restore = packed.sorted_indices, packed.unsorted_indices
     hx_sorted = tuple(h.index_select(1, order) for h in hx_arg) if is_lstm else hx_arg.index_select(1, order)
@@ -55,6 +58,43 @@ def run_torch_kernel(
     states = tuple(s.index_select(1, restore) for s in result[1:])
     return y, (states if is_lstm else states[0])
 
+
+
+def _run_by_length_groups(kernel, is_lstm: bool, x: Tensor, hx, weights: list[Tensor], lengths: Tensor, *,
+                          has_biases: bool, num_layers: int, dropout: float, training: bool):
+    """A padded batch in one direction, without packing: the sequences sorted longest first, the
+    kernel runs steps 0..L_1 of all of them (L_1 the shortest length), then steps L_1..L_2 of those
+    still running, and so on, each segment continuing from the state where the previous one ended;
+    a sequence's final state is the state at its own last step.  The same values as packing, but
+    the backward pass is that of plain padded segments: torch's packed backward on CPU grows much
+    faster than T (LSTM 16, batch 32: 0.75 s at T = 600 against 0.04 s padded, torch 2.13).
+    Segments: one per distinct length, the steps of the batch in total."""
+    steps, batch = x.shape[0], x.shape[1]
+    lengths = lengths.to(x.device)
+    order = torch.argsort(lengths, descending=True, stable=True)  # longest first: the running ones lead
+    restore = torch.argsort(order)
+    sorted_lengths = lengths[order]
+    fields = [h.index_select(1, order) for h in (hx if is_lstm else (hx,))]  # (L·D, B, H) each
+    x = x.index_select(1, order)
+    pieces, finished = [], []  # outputs per segment (padded to B); final states, shortest first
+    start = 0
+    for end in torch.unique(sorted_lengths).tolist():  # ascending
+        running = int((sorted_lengths > start).sum())  # the first `running` sequences reach step `start`
+        state = tuple(f[:, :running] for f in fields)
+        result = kernel(x[start:end, :running], state if is_lstm else state[0], weights, has_biases, num_layers,
+                        dropout, training, False, False)
+        y = result[0]  # (end − start, running, H_out)
+        pieces.append(torch.cat([y, y.new_zeros(y.shape[0], batch - running, y.shape[2])], dim=1))
+        fields = list(result[1:])
+        done = int((sorted_lengths == end).sum())  # the last `done` of the running ones end here
+        finished.append(tuple(f[:, running - done:] for f in fields))
+        start = end
+    if start < steps:  # steps past every sequence's end: zeros
+        pieces.append(x.new_zeros(steps - start, batch, pieces[-1].shape[2]))
+    y = torch.cat(pieces).index_select(1, restore)
+    finals = tuple(torch.cat([group[k] for group in reversed(finished)], dim=1).index_select(1, restore)
+                   for k in range(len(finished[0])))  # longest first again, then the caller's order
+    return y, (finals if is_lstm else finals[0])
 
 
 class TorchKernelCell(RecurrentCell):
