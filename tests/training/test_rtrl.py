@@ -109,3 +109,25 @@ def test_sensitivities_do_not_grow_with_the_sequence(tmp_path, monkeypatch):
         monkeypatch.undo()
         sizes[length] = max(peak)
     assert sizes[12] == sizes[48] == 3 * 8 * (4 * 4 * 4)  # B · n (h and c) · P of weight_hh, the largest
+
+
+@pytest.mark.parametrize("cell, options", [("elman_tanh", []), ("elman_relu", []), ("fully_recurrent", []),
+                                           ("fully_recurrent", ['model.options={nonlinearity="tanh", visible=2}'])])
+@pytest.mark.parametrize("task, overrides", CASES, ids=[c[0] for c in CASES])
+def test_the_affine_fast_path_equals_the_general_path(tmp_path, monkeypatch, cell, options, task, overrides):
+    from rnnlab.training.algorithms import rtrl, sensitivity
+
+    def general(*args, **kwargs):
+        raise AssertionError("the general path ran")
+
+    gradients = []
+    for fast in (True, False):
+        with monkeypatch.context() as patch:
+            patch.setattr(rtrl.RTRL, "fast_path", fast)
+            if fast:
+                patch.setattr(sensitivity.OneStep, "jacobians", general)
+            trainer = _trainer(tmp_path, task, cell, "rtrl", *overrides, *options, name=str(fast))
+            seen = _applied(trainer)
+            trainer.train_step()
+        gradients.append(seen[0])
+    assert _relative(gradients[0], gradients[1]) < 1e-10
