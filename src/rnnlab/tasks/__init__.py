@@ -4,7 +4,7 @@
 >>> tasks.available()  # doctest: +NORMALIZE_WHITESPACE
 ['adding', 'temporal_order', 'char_lm', 'word_lm', 'sentiment', 'seq_image', 'reverse', 'addition',
  'number_words', 'elman_xor', 'elman_words', 'copy', 'repeat_copy', 'associative_recall', 'ngrams',
- 'priority_sort', 'two_sequence', 'latch', 'parity']
+ 'priority_sort', 'two_sequence', 'latch', 'parity', 'delayed_recall']
 >>> task = tasks.create("adding")                      # the paper's settings (T = 100)
 >>> batch = task.sample(32, torch.Generator().manual_seed(0))
 >>> batch.inputs.shape[1:], batch.targets.shape
@@ -19,6 +19,7 @@ from . import char_lm, word_lm, sentiment, seq_image  # noqa: F401  (file data)
 from . import reverse, addition, number_words, elman_xor, elman_words  # noqa: F401  (synthetic, issue 4)
 from . import copy, repeat_copy, associative_recall, ngrams, priority_sort  # noqa: F401  (NTM, issue 5)
 from . import two_sequence, latch, parity  # noqa: F401  (weight guessing, issue 12)
+from . import delayed_recall  # noqa: F401  (online learning on a stream, issue 12)
 from .adding import AddingTask
 from .base import BOS, EOS, PAD, Batch, Task
 from .registry import available, create, describe, get, register
