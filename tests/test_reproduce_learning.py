@@ -105,8 +105,9 @@ def test_memory_grows_with_t_under_bptt_and_not_under_rtrl():
 
 def test_cost_grid_and_the_fitted_numbers():
     grid = learning.cost_grid(learning.FULL_MEASURE)
-    assert ("rtrl", 64, 1000) in grid and ("rtrl", 16, 10_000) in grid and ("rtrl", 64, 10_000) not in grid
-    assert ("bptt", 8, 10_000) in grid and len(grid) == len(set(grid))
+    assert len(grid) == 4 * 4 * 3 == len(set(grid)) and ("rtrl", 64, 10_000) in grid  # every n at every T
+    quick = learning.cost_grid(learning.QUICK_MEASURE)
+    assert ("uoro", 8, 2000) in quick and ("uoro", 32, 100) in quick and ("uoro", 32, 2000) not in quick
     costs = [learning_measures.Cost("rtrl", n, 100, 1e-3 * (n / 8) ** 3, 100 * n, 0, 0) for n in (8, 16, 32)]
     assert learning_measures.exponent(costs) == pytest.approx(3.0)
     lines = [learning_measures.Cost("bptt", 8, T, 1e-4, 5000 * T + 7, 0, 0) for T in (100, 1000, 10_000)]

@@ -9,13 +9,14 @@ learning algorithm, its task), the way ``rnnlab train`` would, and returns plain
   estimate is averaged over K draws (its training steps 0 … K − 1) first.
 * ``measure_cost``: the wall time per step and the peak memory of one training batch of T steps of an
   Elman network of n units (N→1, ``two_sequence`` with every length T, one sequence), under an algorithm,
-  each configuration in a fresh process forked from a clean helper process (``serve``).
-  Memory is the growth of the process's resident set (Linux's VmHWM, reset through
-  /proc/self/clear_refs just before the batch, minus VmRSS then), with glibc's mmap threshold fixed at
-  64 KiB (large tensors are mapped fresh and unmapped when freed) and the heap trimmed first: it counts
-  everything torch and Python allocate for the batch (autograd's graph, the sensitivities, transient
-  Jacobians), not only the tensors an algorithm names.  Resolution: a few hundred KB (heap fragments
-  reused from before).  ``tracemalloc`` would see none of torch's allocations.
+  each configuration in a fresh process forked from a clean helper process (``serve``).  Time: a first
+  pass over the batch, with glibc's allocator as any process has it.  Memory: a second pass over the same
+  batch, the growth of the process's resident set (Linux's VmHWM, reset through /proc/self/clear_refs just
+  before it, minus VmRSS then), with glibc's mmap threshold fixed at 64 KiB (large tensors are mapped fresh
+  and unmapped when freed) and the free heap given back first (malloc_trim): it counts everything torch and
+  Python allocate for the batch (autograd's graph, the sensitivities, transient Jacobians), not only the
+  tensors an algorithm names, and heap that fragmentation leaves unused within the batch too.  Resolution:
+  a few hundred KB.  ``tracemalloc`` would see none of torch's allocations.
 * ``online_curve``: one learner on a stream of ``delayed_recall``: the online algorithms (``train.online``)
   read the whole stream as one batch, updating after every step; truncated BPTT reads it in pieces of k
   steps with the state carried between them (``train.carry_state``), one update a piece.  The curve is
@@ -167,36 +168,37 @@ def _resident() -> dict[str, int]:
 
 
 def _cost_in_this_process(algorithm: str, units: int, steps: int, cell: str = "elman_tanh", seed: int = 0) -> Cost:
-    """``measure_cost`` inside the child process: build, warm up on a short batch, trim the heap, reset the
-    peak, run the batch."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-    except (OSError, AttributeError):  # not glibc: the resident set is still measured, with more fragments
-        libc = None
+    """``measure_cost`` inside the child process: build, warm up on a short batch, time the batch (glibc's
+    allocator as every process has it), then measure its memory on a second pass over the same batch (the mmap
+    threshold fixed, the heap trimmed, the peak reset)."""
+    from ..layers import Recurrent
+
     torch.set_num_threads(1)
     trainer = trainer_for("two_sequence", cell, [f"task.min_length={steps}", f"task.max_length={steps}",
                                                  "task.relevant=1", f"model.hidden_size={units}",
                                                  "train.batch_size=1", f"train.algorithm={algorithm}",
                                                  f"train.seed={seed}"])
     task = trainer.task
-    apply = lambda loss: None  # noqa: E731  the cost of the gradient, not of the optimizer
+    apply = lambda loss: trainer.model.zero_grad(set_to_none=True)  # noqa: E731  the gradient's cost, not the optimizer's
     warm = task.sample(1, torch.Generator().manual_seed(seed + 1))
     trainer.algorithm.train_batch(dataclasses.replace(warm, inputs=warm.inputs[: min(steps, 2)]), apply)
-    trainer.model.zero_grad(set_to_none=True)
     batch = task.sample(1, torch.Generator().manual_seed(seed))
+    started = time.perf_counter()
+    trainer.algorithm.train_batch(batch, apply)
+    seconds = time.perf_counter() - started
+    try:  # large blocks mapped fresh and unmapped when freed, the free heap given back: growth is what the batch holds
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    except (OSError, AttributeError):  # not glibc: the resident set is still measured, with more fragments
+        libc = None
     gc.collect()
     if libc is not None:
         libc.malloc_trim(0)
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # VmHWM := VmRSS
     before = _resident()["VmRSS"]
-    started = time.perf_counter()
     trainer.algorithm.train_batch(batch, apply)
-    seconds = time.perf_counter() - started
     peak = _resident()["VmHWM"] - before
-    from ..layers import Recurrent
-
     layer = next(m for m in trainer.model.modules() if isinstance(m, Recurrent))
     parameters = sum(p.numel() for p in layer.parameters())
     return Cost(algorithm=algorithm, units=units, steps=steps, seconds_per_step=seconds / steps, peak_bytes=peak,
