@@ -78,6 +78,9 @@ def plot_cost(costs: Sequence[Cost], path: Path, *, time_steps: int, memory_unit
     for axes in (speed, size, length):
         axes.grid(True, which="major", alpha=0.3)
         axes.legend(fontsize=7)
+    for axes in (speed, size):  # the measured n as plain numbers (log axes would write 3×10¹ 4×10¹ over each other)
+        axes.set_xticks(units, [f"{n:g}" for n in units])
+        axes.minorticks_off()
     return _save(plt, figure, path)
 
 
@@ -154,6 +157,6 @@ def plot_guessing(guesses: Mapping[str, Sequence[Guessing]], paper: Mapping[str,
     if ticks:
         right.set_xticks(range(len(ticks)), ticks, fontsize=7)
     right.set(yscale="log", ylabel="training sequences until solved",
-              title="Gradient learners (BPTT) on the same problems: × not solved within the budget")
+              title="BPTT on the same problems (× not solved within the budget)")
     right.grid(True, axis="y", alpha=0.3)
     return _save(plt, figure, path)
