@@ -11,8 +11,8 @@ Jacobians, and shrinks or grows geometrically with the lag unless the Jacobians 
 the identity (LSTM's constant error carousel: ∂c_{t+1}/∂c_t = diag(f_{t+1})).
 
 What is differentiated.  ``gradient_flow`` runs the model once with every recurrent layer
-unrolled step by step (``layers/unrolled.py``) and adds a zero tensor δ_t to each field of
-each cell's state as it leaves step t — for the hidden state h_t, to the output y_t = h_t
+unrolled step by step (``Recurrent.step_hook``, run by ``RecurrentCell.loop``) and adds a zero
+tensor δ_t to each field of each cell's state as it leaves step t — for the hidden state h_t, to the output y_t = h_t
 that goes up to the next layer (or the readout) as well as to the h_t that goes on to step
 t + 1.  Then ∂L/∂δ_t is the *total* derivative of the scalar L = loss_fn(model(inputs))
 with respect to h_t: through every later step, every layer above and the readout; the

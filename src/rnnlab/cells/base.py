@@ -99,16 +99,29 @@ class RecurrentCell(nn.Module):
         """Whether ``sequence`` runs on torch's fused kernel for this input."""
         return self.torch_kernel is not None
 
-    def loop(self, x: Tensor, state: State, lengths: Tensor | None = None) -> tuple[Tensor, State]:
+    def loop(self, x: Tensor, state: State, lengths: Tensor | None = None, *, hook=None,
+             fast: bool = False) -> tuple[Tensor, State]:
         """Reference time loop: x (T, B, H_in) -> y (T, B, H_out), final state.
 
         With ``lengths`` (B,), the state of sequence b stops changing after step
         lengths[b], so the final state is the one at its own last real step.
         Outputs at padded positions are left as computed (the layer zeroes them).
+
+        ``hook(y_t, state_t) -> (y_t, state_t)``, when given, sees (and may replace)
+        every step's result before it goes on (``Recurrent.step_hook``; every step,
+        padded ones included, whose result is then discarded as above); ``fast``
+        computes each step by the cell's own ``sequence`` on that one step (its fast
+        path) instead of ``forward``.
         """
         outputs = []
         for t in range(x.shape[0]):
-            y, new_state = self(x[t], state)
+            if fast:
+                y, new_state = self.sequence(x[t:t + 1], state)  # (1, B, H_out): the fast path, one step
+                y = y[0]
+            else:
+                y, new_state = self(x[t], state)
+            if hook is not None:
+                y, new_state = hook(y, new_state)
             if lengths is not None:
                 live = (t < lengths).unsqueeze(1)  # (B, 1)
                 new_state = map_state(lambda new, old: torch.where(live, new, old), new_state, state)

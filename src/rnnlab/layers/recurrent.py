@@ -27,7 +27,6 @@ from ..cells import available, create
 from ..cells.base import check_size
 from ..cells.torch_kernels import run_torch_kernel
 from .inputs import finish_output, padding_mask, prepare_input, reverse_padded
-from .unrolled import run_unrolled
 
 _CELL_KEY = re.compile(r"cells\.(\d+)\.(\w+)")
 _TORCH_NAME = re.compile(r"(?P<param>\w+?)_l(?P<layer>\d+)(?P<reverse>_reverse)?")
@@ -60,9 +59,11 @@ class Recurrent(nn.Module):
     Setting ``layer.fast_paths = False`` makes every cell run its plain
     reference loop (for testing and benchmarking).  Setting ``layer.step_hook``
     to a function ``(index, y_t, state_t) -> (y_t, state_t)`` runs every cell one
-    step at a time and calls it after each step of cell ``self.cells[index]``, in
-    the order the cell runs (the backward direction from each sequence's end):
-    see ``unrolled.py``.  ``rnnlab.analysis.gradient_flow`` probes the states so.
+    step at a time (each step on the cell's fast path, or its plain ``forward``
+    with fast_paths off: ``RecurrentCell.loop``'s ``fast``) and calls it after each
+    step of cell ``self.cells[index]``, in the order the cell runs (the backward
+    direction from each sequence's end).  ``rnnlab.analysis.gradient_flow`` probes
+    the states so: a zero δ_t added to h_t makes ∂L/∂δ_t = ∂L/∂h_t.
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -88,7 +89,7 @@ class Recurrent(nn.Module):
         self.dropout = float(dropout)
         self.num_directions = 2 if bidirectional else 1
         self.fast_paths = True
-        self.step_hook = None  # (index, y_t, state_t) -> (y_t, state_t); see unrolled.py
+        self.step_hook = None  # (index, y_t, state_t) -> (y_t, state_t): class docstring
         self.cells = nn.ModuleList()  # order: l0, l0_reverse, l1, l1_reverse, ... (torch.nn's)
         layer_input = input_size
         for _ in range(num_layers):
@@ -219,8 +220,8 @@ class Recurrent(nn.Module):
                 cell = self.cells[index]
                 state = cell.state_from_fields([f[index] for f in fields])
                 run = cell.sequence if self.fast_paths else cell.loop
-                if self.step_hook is not None:
-                    run = partial(run_unrolled, cell, fast=self.fast_paths, hook=partial(self.step_hook, index))
+                if self.step_hook is not None:  # step by step, each step's result through the hook
+                    run = partial(cell.loop, fast=self.fast_paths, hook=partial(self.step_hook, index))
                 if direction == 0:
                     y, final = run(x, state, lengths)
                 else:  # the backward direction reads each sequence from its own last step

@@ -136,7 +136,7 @@ class TokenDecoder(nn.Module):
             if k > 0 and self.stack.dropout and self.training:
                 x = F.dropout(x, self.stack.dropout, training=True)  # between layers, as Recurrent does
             x, layer_state = cell(x, layer_state)  # (B, H_out)
-            if self.stack.step_hook is not None:  # the stack's own hook sees its cells' steps (layers/unrolled.py)
+            if self.stack.step_hook is not None:  # the stack's own hook sees its cells' steps (Recurrent.step_hook)
                 x, layer_state = self.stack.step_hook(k, x, layer_state)
             layers.append(layer_state)
         return self.readout(x), state._replace(layers=tuple(layers))
