@@ -2,42 +2,18 @@
 recurrent matrix), not otherwise; equal to the dense masked recursion for every cell; online updates; flat
 memory; what it refuses."""
 
-from pathlib import Path
 
 import pytest
 import torch
 
-from rnnlab import config, runs
 from rnnlab.training.algorithms import snap1
 from rnnlab.training.algorithms.sensitivity import OneStep, recurrent_layer
-from rnnlab.training.trainer import Trainer, TrainingError
+from rnnlab.training.trainer import TrainingError
 
-SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "tinyshakespeare.txt"
-
-
-def _trainer(tmp_path, task, model, algorithm, *overrides, name="run"):
-    run = config.build_config(task, model=model, overrides=[
-        f"train.algorithm={algorithm}", "model.dtype=float64", "model.hidden_size=4", "train.batch_size=3",
-        "train.eval_size=6", "train.eval_every=2", "train.log_every=1", *overrides])
-    built = runs.build_task(run)
-    torch.manual_seed(0)
-    return Trainer(runs.build_model(run, built), built, run.train, tmp_path / name, progress_bar=False)
-
-
-def _applied(trainer) -> list:
-    """Each update's gradients (the update zeroes them afterwards)."""
-    seen, update = [], trainer._update
-
-    def spying(loss):
-        seen.append([p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in trainer.model.parameters()])
-        return update(loss)
-
-    trainer._update = spying
-    return seen
-
-
-def _relative(a, b) -> float:
-    return max(float((x - y).abs().max() / y.abs().max().clamp(min=1e-300)) for x, y in zip(a, b))
+from sensitivity_runs import SHAKESPEARE
+from sensitivity_runs import applied as _applied
+from sensitivity_runs import relative as _relative
+from sensitivity_runs import trainer as _trainer
 
 
 def _diagonal_recurrence(model) -> None:
