@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -111,12 +110,6 @@ def measure(context: Measuring) -> list[dict]:
     return rows
 
 
-def _picture(context: Measuring, name: str) -> Path:
-    return context.folder / ("quick" if context.quick else "") / f"gradients_{name}.png"
-
-
-def _relative(context: Measuring, path: Path) -> str:
-    return path.relative_to(context.folder).as_posix()
 
 
 def _changes(field_names: tuple[str, ...]) -> list[str]:
@@ -140,8 +133,8 @@ def _sweep_rows(context: Measuring, settings: MeasureSettings) -> list[dict]:
     context.log(f"gradients: untrained Elman, λ₁ in {list(settings.singular_values)}, {settings.sweep_seeds} seeds")
     results = elman_sweep(settings.singular_values, range(settings.sweep_seeds), hidden_size=HIDDEN,
                           steps=settings.sweep_steps, batch_size=settings.sweep_batch, input_size=settings.sweep_inputs)
-    pictures = [_relative(context, plot_sweep(results, _picture(context, "elman_lags"))),
-                _relative(context, plot_rates(results, _picture(context, "elman_rates")))]
+    pictures = [context.relative(plot_sweep(results, context.picture("gradients_elman_lags"))),
+                context.relative(plot_rates(results, context.picture("gradients_elman_rates")))]
     quick, full = context.quick, FULL_MEASURE  # the settings listed are the full measurement's
     described = [f"elman_tanh, H = {HIDDEN}, float64, torch.nn.RNN's initialisation, W_hh scaled to λ₁",
                  f"x_t ~ N(0, 1) of {full.sweep_inputs} features, T = {full.sweep_steps}, "
@@ -206,9 +199,9 @@ def _cell_rows(context: Measuring, settings: MeasureSettings) -> list[dict]:
                                                  sequences=settings.spectrum_sequences)
     rows = []
     complete = not problems
-    pictures = [_relative(context, plot_cells(flows, _picture(context, "adding_flow"), length=LENGTH))
+    pictures = [context.relative(plot_cells(flows, context.picture("gradients_adding_flow"), length=LENGTH))
                 ] if complete else []
-    spectrum_pictures = [_relative(context, plot_spectra(spectra, _picture(context, "spectra")))] if complete else []
+    spectrum_pictures = [context.relative(plot_spectra(spectra, context.picture("gradients_spectra")))] if complete else []
     described = [f"the runs' models: at initialisation (rebuilt from their seed) and their last checkpoint",
                  f"a held-out batch of {FULL_MEASURE.flow_batch} sequences (seed {FLOW_SEED}), "
                  "the task's loss, float64"]
@@ -302,7 +295,7 @@ def _exploding_rows(context: Measuring, settings: MeasureSettings) -> list[dict]
     config = _exploding_config(settings, "none", 0, context.steps)
     title = (f"Elman from λ₁ = {lam:g}, adding T = {config.task_config.length}, SGD {config.train.lr:g}, "
              f"{len(seeds)} seeds")
-    pictures = [_relative(context, plot_exploding(curves, _picture(context, "exploding"), title=title))]
+    pictures = [context.relative(plot_exploding(curves, context.picture("gradients_exploding"), title=title))]
     described = [f"adding, elman_tanh, W_hh scaled to λ₁ = {lam:g} before the first step", *FULL_MEASURE.exploding,
                  f"seeds 0–{FULL_MEASURE.exploding_seeds - 1}",
                  "train.clip_norm=1 and train.clip_value=1 (the defaults); train.max_bad_steps=10 (the default) "

@@ -44,7 +44,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -142,12 +141,6 @@ def measure(context: Measuring) -> list[dict]:
     return rows
 
 
-def _picture(context: Measuring, name: str) -> Path:
-    return context.folder / ("quick" if context.quick else "") / f"learning_{name}.png"
-
-
-def _relative(context: Measuring, path: Path) -> str:
-    return path.relative_to(context.folder).as_posix()
 
 
 def _changes(names: tuple[str, ...]) -> list[str]:
@@ -225,7 +218,7 @@ def _cost_rows(context: Measuring, settings: LearningSettings) -> list[dict]:
         costs.append(cost)
         context.log(f"learning: cost, {NAMES[algorithm]}, n = {n}, T = {T:,}: {1e3 * cost.seconds_per_step:.3f} ms "
                     f"a step, peak {cost.peak_bytes / 1e6:.2f} MB")
-    pictures = [_relative(context, plot_cost(costs, _picture(context, "cost"), time_steps=settings.time_steps,
+    pictures = [context.relative(plot_cost(costs, context.picture("learning_cost"), time_steps=settings.time_steps,
                                              memory_units=settings.memory_units))]
     described = ["elman_tanh, one sequence (batch 1) of `two_sequence` with every length T (N→1), "
                  "train.online = false (one update a batch; the update itself not timed)",
@@ -301,7 +294,7 @@ def _online_rows(context: Measuring, settings: LearningSettings) -> list[dict]:
                     f"{result.held_out_accuracy:.3f}; {result.updates:,} updates, {result.seconds:.1f} s")
     title = (f"delayed_recall, d = {settings.delay}: Elman, {settings.online_units} units, learning online on "
              f"one stream of {stream:,} steps")
-    pictures = [_relative(context, plot_online(results, _picture(context, "online"), window=settings.window,
+    pictures = [context.relative(plot_online(results, context.picture("learning_online"), window=settings.window,
                                                target=ONLINE_TARGET, title=title))]
     described = [f"`delayed_recall` task.delay={FULL_MEASURE.delay} (recall the bit of d steps before), elman_tanh "
                  f"model.hidden_size={FULL_MEASURE.online_units}, one stream (batch 1) of "
@@ -380,7 +373,7 @@ def _guessing_rows(context: Measuring, settings: LearningSettings) -> list[dict]
             if runs:
                 context.log(f"learning: BPTT, {label}, {problem}: " + ", ".join(
                     f"{'solved after' if r.solved else 'not solved in'} {r.sequences:,} sequences" for r in runs))
-    pictures = [_relative(context, plot_guessing(guesses, PAPER_TRIALS, gradients, _picture(context, "guessing"),
+    pictures = [context.relative(plot_guessing(guesses, PAPER_TRIALS, gradients, context.picture("learning_guessing"),
                                                  budgets={p: max_trials for p in guesses}))]
     described = ["every weight uniform in [−100, 100] (train.guess_range=100), 100 draws scored at once "
                  "(train.guesses=100), solved: every one of 100 held-out sequences within 0.1 of its target "

@@ -208,6 +208,14 @@ class Measuring:
     rows: tuple[dict, ...]  # the rows of the experiment's runs and evaluations, as results.json holds them
     log: Callable[[str], None]
 
+    def picture(self, name: str) -> Path:
+        """Where the picture ``name`` goes: OUT/EXPERIMENT[/quick]/NAME.png."""
+        return self.folder / ("quick" if self.quick else "") / f"{name}.png"
+
+    def relative(self, path: Path) -> str:
+        """``path`` as the rows give it: relative to OUT/EXPERIMENT."""
+        return path.relative_to(self.folder).as_posix()
+
 
 @dataclass(frozen=True)
 class Experiment:
