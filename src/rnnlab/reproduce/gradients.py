@@ -201,7 +201,8 @@ def _cell_rows(context: Measuring, settings: MeasureSettings) -> list[dict]:
     complete = not problems
     pictures = [context.relative(plot_cells(flows, context.picture("gradients_adding_flow"), length=LENGTH))
                 ] if complete else []
-    spectrum_pictures = [context.relative(plot_spectra(spectra, context.picture("gradients_spectra")))] if complete else []
+    spectrum_pictures = ([context.relative(plot_spectra(spectra, context.picture("gradients_spectra")))]
+                         if complete else [])
     described = [f"the runs' models: at initialisation (rebuilt from their seed) and their last checkpoint",
                  f"a held-out batch of {FULL_MEASURE.flow_batch} sequences (seed {FLOW_SEED}), "
                  "the task's loss, float64"]
