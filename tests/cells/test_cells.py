@@ -8,7 +8,7 @@ import torch
 import rnnlab
 from rnnlab.cells import LSTMState
 
-ALL_CELLS = ["elman_tanh", "elman_relu", "lstm", "gru", "gru_v3", "gru1", "gru2", "gru3", "fully_recurrent"]
+ALL_CELLS = ["elman_tanh", "elman_relu", "lstm", "gru", "gru_v3", "gru1", "gru2", "gru3", "fully_recurrent", "lstm1997"]
 
 
 def test_registry_lists_every_cell():
@@ -148,8 +148,8 @@ def test_stepping_a_cell_by_hand_equals_the_layer(name):
         out, state = cell(x[t], state)
         outputs.append(out)
     assert torch.allclose(y, torch.stack(outputs), atol=1e-12)
-    final = state.h if name == "lstm" else state
-    assert torch.allclose((h_n.h if name == "lstm" else h_n)[0], final, atol=1e-12)
+    final = state.h if name in ("lstm", "lstm1997") else state
+    assert torch.allclose((h_n.h if name in ("lstm", "lstm1997") else h_n)[0], final, atol=1e-12)
 
 
 def test_lstm_projection_step():

@@ -9,11 +9,12 @@ from __future__ import annotations
 from .base import LearningAlgorithm, Update
 from .bptt import BPTT
 from .guess import Guess
+from .lstm_truncated import LSTMTruncated
 from .rtrl import RTRL
 from .snap1 import SnAp1
 from .uoro import UORO
 
-ALGORITHMS: dict[str, type[LearningAlgorithm]] = {cls.name: cls for cls in (BPTT, RTRL, UORO, SnAp1, Guess)}
+ALGORITHMS: dict[str, type[LearningAlgorithm]] = {cls.name: cls for cls in (BPTT, RTRL, UORO, SnAp1, Guess, LSTMTruncated)}
 
 
 def get(name: str) -> type[LearningAlgorithm]:
@@ -23,4 +24,4 @@ def get(name: str) -> type[LearningAlgorithm]:
     return ALGORITHMS[name]
 
 
-__all__ = ["ALGORITHMS", "BPTT", "Guess", "RTRL", "SnAp1", "UORO", "LearningAlgorithm", "Update", "get"]
+__all__ = ["ALGORITHMS", "BPTT", "Guess", "LSTMTruncated", "RTRL", "SnAp1", "UORO", "LearningAlgorithm", "Update", "get"]
