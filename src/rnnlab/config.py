@@ -69,7 +69,8 @@ POOLINGS = ("last", "mean", "max")
 CONTEXTS = ("state", "input", "both")
 CLIPS = ("norm", "value", "none")
 DEVICES = ("cpu", "cuda", "auto")
-ALGORITHMS = ("bptt", "rtrl", "uoro", "snap1", "guess", "lstm_truncated")  # training/algorithms/ (the same names, tested)
+# training/algorithms/ (the same names, tested)
+ALGORITHMS = ("bptt", "rtrl", "uoro", "snap1", "guess", "lstm_truncated")
 
 _MAX_SEED = 2**63  # TOML integers are signed 64-bit
 _NONE_WORD = "none"  # the override spelling of None (TOML has no null)

@@ -14,7 +14,8 @@ from .rtrl import RTRL
 from .snap1 import SnAp1
 from .uoro import UORO
 
-ALGORITHMS: dict[str, type[LearningAlgorithm]] = {cls.name: cls for cls in (BPTT, RTRL, UORO, SnAp1, Guess, LSTMTruncated)}
+ALGORITHMS: dict[str, type[LearningAlgorithm]] = {cls.name: cls
+                                                  for cls in (BPTT, RTRL, UORO, SnAp1, Guess, LSTMTruncated)}
 
 
 def get(name: str) -> type[LearningAlgorithm]:
