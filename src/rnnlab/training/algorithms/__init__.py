@@ -25,4 +25,5 @@ def get(name: str) -> type[LearningAlgorithm]:
     return ALGORITHMS[name]
 
 
-__all__ = ["ALGORITHMS", "BPTT", "Guess", "LSTMTruncated", "RTRL", "SnAp1", "UORO", "LearningAlgorithm", "Update", "get"]
+__all__ = ["ALGORITHMS", "BPTT", "Guess", "LSTMTruncated",
+           "RTRL", "SnAp1", "UORO", "LearningAlgorithm", "Update", "get"]
