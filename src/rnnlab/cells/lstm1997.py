@@ -61,7 +61,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import RecurrentCell, map_state
+from .base import RecurrentCell, last_steps, map_state
+from .lstm1997_scan import LSTM1997Scan
 from .registry import register
 
 
@@ -233,8 +234,12 @@ class LSTM1997Cell(RecurrentCell):
 
     def sequence(self, x: Tensor, state, lengths: Tensor | None = None):
         """The whole sequence with the input product hoisted: W_ih x_t + b for all steps in one product
-        (T, B, G), then per step only the recurrent product and the element-wise step."""
+        (T, B, G); then, without peepholes and gate feedback, the hand-written kernel of lstm1997_scan.py
+        (one autograd node), else a loop of the recurrent product and the element-wise step."""
         projected = F.linear(x, self.weight_ih, self.bias)  # (T, B, G)
+        if not self.peepholes and not self.gate_feedback:
+            hs, cs = LSTM1997Scan.apply(projected, state.h, state.c, self.weight_hh, self.blocks, self.forget_gate)
+            return hs, LSTM1997State(last_steps(hs, lengths), last_steps(cs, lengths))
         outputs = []
         for t in range(x.shape[0]):
             new_state = self.state_of(self.parts(x[t], state, projected[t]))
