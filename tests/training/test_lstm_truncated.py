@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from rnnlab.cells.lstm1997 import LSTM1997GatedState, LSTM1997State
+from rnnlab.training.algorithms import LSTMTruncated
 from rnnlab.training.algorithms.sensitivity import recurrent_layer
 from rnnlab.training.trainer import TrainingError
 
@@ -41,9 +42,14 @@ OPTIONS = {
 }
 
 
+@pytest.mark.parametrize("way", ["forward", "backward"])
 @pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
 @pytest.mark.parametrize("task, overrides", CASES, ids=[c[0] for c in CASES])
-def test_the_truncated_gradient_equals_backpropagation_through_the_carousel_alone(tmp_path, task, overrides, options):
+def test_the_truncated_gradient_equals_backpropagation_through_the_carousel_alone(tmp_path, task, overrides, options,
+                                                                                  way, monkeypatch):
+    """Both ways (sensitivities carried forward; the cell's truncated backward, its kernel where it has one)
+    against autograd through the network with the recurrent inputs detached at every step."""
+    monkeypatch.setattr(LSTMTruncated, "forward_mode", way == "forward")
     run = trainer(tmp_path, task, "lstm1997", "lstm_truncated", *options, *overrides)
     seen = applied(run)
     record = run.train_step()
@@ -51,6 +57,7 @@ def test_the_truncated_gradient_equals_backpropagation_through_the_carousel_alon
     expected, loss = _truncated_by_autograd(tmp_path, task, options, overrides)
     assert relative(seen[0], expected) < 1e-10
     assert record["loss"] == pytest.approx(loss, rel=1e-12)
+    assert not recurrent_layer(run.model).cells[0].truncated_gradient  # switched off after the batch
 
 
 def test_the_truncated_gradient_is_not_the_full_gradient(tmp_path):

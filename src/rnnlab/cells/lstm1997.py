@@ -128,6 +128,9 @@ class LSTM1997Cell(RecurrentCell):
             raise ValueError(f"init_range must be a positive number; got {init_range!r}")
         self.block_size = block_size
         self.blocks = hidden_size // block_size
+        # True while train.algorithm = lstm_truncated trains by backpropagation: ``sequence`` then lets error
+        # reach the past only through the carousel s_c (the paper's truncation; training/algorithms/lstm_truncated.py)
+        self.truncated_gradient = False
         self.forget_gate, self.peepholes, self.gate_feedback = forget_gate, peepholes, gate_feedback
         self.init_range = float(init_range)
         K, H = self.blocks, hidden_size
@@ -238,17 +241,26 @@ class LSTM1997Cell(RecurrentCell):
         (one autograd node), else a loop of the recurrent product and the element-wise step."""
         projected = F.linear(x, self.weight_ih, self.bias)  # (T, B, G)
         if not self.peepholes and not self.gate_feedback:
-            hs, cs = LSTM1997Scan.apply(projected, state.h, state.c, self.weight_hh, self.blocks, self.forget_gate)
+            hs, cs = LSTM1997Scan.apply(projected, state.h, state.c, self.weight_hh, self.blocks, self.forget_gate,
+                                        self.truncated_gradient)
             return hs, LSTM1997State(last_steps(hs, lengths), last_steps(cs, lengths))
         outputs = []
         for t in range(x.shape[0]):
-            new_state = self.state_of(self.parts(x[t], state, projected[t]))
+            read = _held(state) if self.truncated_gradient else state
+            new_state = self.state_of(self.parts(x[t], read, projected[t]))
             if lengths is not None:
                 live = (t < lengths).unsqueeze(1)  # (B, 1)
                 new_state = map_state(lambda new, old: torch.where(live, new, old), new_state, state)
             outputs.append(new_state.h)
             state = new_state
         return torch.stack(outputs), state
+
+
+def _held(state):
+    """The state with the recurrent inputs of the net inputs detached and the carousel s_c attached."""
+    if isinstance(state, LSTM1997GatedState):
+        return LSTM1997GatedState(state.h.detach(), state.c, state.gates.detach())
+    return LSTM1997State(state.h.detach(), state.c)
 
 
 def _per_block(name: str, value, blocks: int) -> list[float]:

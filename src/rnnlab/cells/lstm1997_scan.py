@@ -28,6 +28,9 @@ dnet is the gradient of a_t (W_ih's and b's follow from the caller's product by 
 sequences need nothing here: a padded step comes after every real one of its sequence, so it changes
 no real output; the caller takes each sequence's final state at its own last step.
 
+With ``truncated`` the recurrent product of the sweep is skipped: the error reaching h_{t−1} through the
+net inputs is dropped, as the 1997 learning rule prescribes, and the carousel alone carries error back.
+
 Checked against autograd through the reference loop with ``torch.autograd.gradcheck`` (float64) in
 tests/cells/test_lstm1997.py.
 """
@@ -40,17 +43,19 @@ from torch.autograd.function import once_differentiable
 
 
 class LSTM1997Scan(torch.autograd.Function):
-    """(hs, cs) = LSTM1997Scan.apply(projected, h0, c0, weight_hh, blocks, forget_gate).
+    """(hs, cs) = LSTM1997Scan.apply(projected, h0, c0, weight_hh, blocks, forget_gate, truncated).
 
     projected (T, B, G)   W_ih x_t + b for every step, rows [in; forget?; out; cell]
     h0, c0    (B, H)
     weight_hh (G, H)
+    truncated bool        the 1997 rule's truncated gradient: no error through W_hh to h_{t−1} (dh_t is
+                          ∂L/∂h_t alone), only the carousel carries it back (training/algorithms/lstm_truncated.py)
     returns   hs, cs (T, B, H): h_1 … h_T and c_1 … c_T
     """
 
     @staticmethod
     def forward(ctx, projected: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, blocks: int,
-                forget_gate: bool) -> tuple[Tensor, Tensor]:
+                forget_gate: bool, truncated: bool = False) -> tuple[Tensor, Tensor]:
         steps, batch, rows = projected.shape
         hidden = h0.shape[1]
         K, S = blocks, hidden // blocks
@@ -75,7 +80,7 @@ class LSTM1997Scan(torch.autograd.Function):
             squashed = torch.sigmoid(c_new).mul_(2.0).sub_(1.0)  # h(c)
             torch.mul(squashed, a[:, out_at:out_at + K].unsqueeze(-1), out=h_seq[t + 1].view(batch, K, S))
         ctx.save_for_backward(act, hs, cs, weight_hh)
-        ctx.blocks, ctx.forget_gate = K, forget_gate
+        ctx.blocks, ctx.forget_gate, ctx.truncated = K, forget_gate, truncated
         return hs[1:], cs[1:]
 
     @staticmethod
@@ -120,7 +125,8 @@ class LSTM1997Scan(torch.autograd.Function):
             if forget_gate:
                 torch.mul((dc * cs[t].view(blocks_view)).sum(-1), forget_slope[t], out=d[:, K:2 * K])
                 dc = dc * keep[t]
-            dh = d @ weight_hh  # (B, H)
+            if not ctx.truncated:
+                dh = d @ weight_hh  # (B, H)
         flat = dnet.view(steps * batch, rows)
         d_weight = flat.t() @ hs[:-1].reshape(steps * batch, hidden)  # Σ_t dnet_tᵀ h_{t−1}: one product
-        return dnet, dh, dc.reshape(batch, hidden), d_weight, None, None
+        return dnet, dh, dc.reshape(batch, hidden), d_weight, None, None, None

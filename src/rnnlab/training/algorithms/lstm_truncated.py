@@ -18,7 +18,14 @@ and the weight change for step t's error is e_s(t) = ∂E(t)/∂s_c(t) (the erro
 the outputs at t through y^c = y^out h(s_c), A.9) times these, while the output gates' and the output
 units' weights get only the step's own error (A.12, A.13: nothing is carried for them).
 
-Here this is read as the sensitivity algorithms of sensitivity.py read RTRL: the loop over time, the
+Two ways to the same gradient.  Summed over a batch (``train.online = false``, the default), it is the
+gradient of backpropagation through the network with the error into h(t−1) through the net inputs cut:
+the cell's ``truncated_gradient`` switch, which its whole-sequence kernel honours by skipping the
+recurrent product of its backward sweep (cells/lstm1997_scan.py), so the rule costs less than full BPTT
+and handles padded batches of every kind.  Applied after every step (``train.online = true``, the
+paper's on-line learning), it must be carried forward in time, the paper's own way:
+
+Forward, it is read as the sensitivity algorithms of sensitivity.py read RTRL: the loop over time, the
 losses, the output weights' and each step's direct gradients (the step run once more by autograd with the
 previous state held fixed) are theirs; this module carries M_t, the truncated ∂s_c(t)/∂w above, stored as
 (B, H, kinds, F) per weight tensor — for each cell, the derivative of its state with respect to the row of
@@ -35,9 +42,10 @@ Cost per step: O(B·W) — the coefficient of each cell and kind, times the F ac
 of the cells' and gates' rows; memory B·H·kinds·F, about three numbers a weight a sequence (the paper's
 "O(W) per time step", which it counts for one sequence), independent of T, against BPTT's O(T) memory.
 
-Exact, against an independent reference (tests/training/test_lstm_truncated.py): backpropagation through
-the same network with the recurrent inputs of the net inputs detached (float64, within 1e-10), and a
-one-cell example written out with the paper's scalar formulas.
+Exact, against independent references (tests/training/test_lstm_truncated.py): the two ways against each
+other and against backpropagation through the network with the recurrent inputs of the net inputs
+detached step by step (float64, within 1e-10), and a one-cell example written out with the paper's scalar
+formulas.
 
 Departures: the peephole connections (Gers et al. 2002) are refused (their truncation has more than one
 form in the literature; train them with ``bptt``); with ``train.online = false`` (the default) the
@@ -50,11 +58,24 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .base import Update
+from .bptt import BPTT
 from .sensitivity import Carried, OneStep, SensitivityAlgorithm, recurrent_layer
 
 
 class LSTMTruncated(SensitivityAlgorithm):
     name = "lstm_truncated"
+    forward_mode = False  # True: carry the sensitivities forward even when updating once per batch (for tests)
+
+    def train_batch(self, batch, update: Update) -> tuple[Tensor, Tensor]:
+        if self.trainer.settings.online or self.forward_mode:
+            return super().train_batch(batch, update)
+        cell = recurrent_layer(self.trainer.model).cells[0]
+        cell.truncated_gradient = True
+        try:
+            return BPTT(self.trainer).train_batch(batch, update)
+        finally:
+            cell.truncated_gradient = False
 
     @classmethod
     def refusal(cls, model, task, settings) -> str | None:
