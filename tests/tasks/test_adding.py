@@ -4,11 +4,13 @@ the inputs alone; loss and metrics on hand-computed cases; bad settings."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from marked_pairs import check_marked_pairs
 
 import rnnlab.tasks.adding
 from rnnlab.tasks import AddingTask, Batch
@@ -21,43 +23,10 @@ def sample(batch_size=64, seed=0, **config):
 
 def check_rules(task: AddingTask, batch: Batch) -> None:
     """Every rule of the paper's task description, checked on every sequence of ``batch`` from its
-    inputs (not from the generator's internals)."""
-    T, window = task.config.length, task.config.first_marker_window
-    steps, B, features = batch.inputs.shape
-    assert features == 2 and batch.inputs.dtype == torch.float32
-    assert batch.lengths.dtype == torch.int64 and batch.lengths.shape == (B,)
-    assert batch.targets.dtype == torch.float32 and batch.targets.shape == (B, 1)
-    assert ((T <= batch.lengths) & (batch.lengths <= T + T // 10)).all()
-    assert steps == int(batch.lengths.max())
-
-    values, markers = batch.inputs[..., 0], batch.inputs[..., 1]  # (T_max, B) each
-    t = torch.arange(steps).unsqueeze(1)  # (T_max, 1)
-    real = t < batch.lengths  # (T_max, B)
-    assert (batch.inputs[~real] == 0).all(), "padding must be zero"
-    assert ((-1 <= values) & (values <= 1)).all()
-
-    marked = markers == 1.0
-    assert (marked.sum(0) == 2).all(), "exactly two marked pairs"
-    first_marked = marked[0]
-    last = batch.lengths - 1
-    expected = torch.zeros(steps, B)
-    expected[0] = -1.0
-    expected[last, torch.arange(B)] = -1.0
-    expected[marked] = 1.0
-    assert torch.equal(markers * real, expected * real), "markers: -1 at the first and the final pair, else 0"
-    assert not marked[last, torch.arange(B)].any(), "the final pair is never marked"
-    assert (values[0][first_marked] == 0).all(), "a marked first pair has value 0"
-
-    # Positions p < q of the two marks: one of them is X1 (among the first `window` pairs), the other X2,
-    # among the first T//2 - 1 still unmarked pairs, i.e. its rank among pairs other than X1 is < T//2 - 1.
-    p = torch.where(marked, t, steps).min(0).values  # (B,)
-    q = torch.where(marked, t, -1).max(0).values  # (B,)
-    x1_is_p = (p < window) & (q - 1 < T // 2 - 1)  # X2 = q, ranked q - 1 (X1 = p comes before it)
-    x1_is_q = (q < window) & (p < T // 2 - 1)  # X2 = p, ranked p (X1 = q comes after it)
-    assert (x1_is_p | x1_is_q).all(), "marks outside the positions the paper allows"
-
-    target = 0.5 + (values * marked).sum(0) / 4  # (B,)
-    torch.testing.assert_close(batch.targets.squeeze(1), target, rtol=0, atol=1e-6)
+    inputs (not from the generator's internals): values in [-1, 1], a marked first pair at 0, and the
+    target 0.5 + (X1 + X2)/4."""
+    check_marked_pairs(task, batch, values=(-1.0, 1.0), marked_first_value=0.0,
+                       target=lambda x1, x2: 0.5 + (x1 + x2) / 4)
 
 
 @pytest.mark.parametrize("length", [100, 11, 37])
@@ -83,6 +52,24 @@ def test_every_allowed_position_and_length_occurs():
     assert set(batch.lengths.tolist()) == set(range(100, 111))
     first_marked = (batch.inputs[0, :, 1] == 1.0).float().mean().item()
     assert abs(first_marked - (0.1 + 0.9 / 49)) < 0.02
+
+
+@pytest.mark.parametrize("length", [500, 1000])
+def test_the_papers_longer_runs_follow_the_rules_and_are_drawn_fast(length):
+    """Experiment 4 also runs T = 500 and 1000 (Table 7): lengths T..T + T/10, X1 among the first 10 pairs, X2
+    among the first T/2 - 1 still unmarked ones, so no mark after pair T/2 - 1 (the minimal lag to the end is
+    T/2); a batch of 32 takes well under 50 ms (best of 5, about 0.3 ms at T = 1000)."""
+    task, batch = sample(2000, length=length)
+    check_rules(task, batch)
+    assert batch.lengths.min() == length and batch.lengths.max() == length + length // 10
+    marked_positions = torch.nonzero(batch.inputs[..., 1] == 1.0)[:, 0]
+    assert marked_positions.max() == length // 2 - 1
+    generator, seconds = torch.Generator().manual_seed(0), []
+    for _ in range(5):
+        start = time.perf_counter()
+        task.sample(32, generator)
+        seconds.append(time.perf_counter() - start)
+    assert min(seconds) < 0.05
 
 
 def test_same_seed_same_batch_and_different_seeds_differ():
