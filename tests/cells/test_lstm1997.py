@@ -112,7 +112,9 @@ def test_gradcheck_through_a_sequence_with_every_option():
     assert torch.autograd.gradcheck(run, (x, *cell.parameters()))
 
 
-@pytest.mark.parametrize("options", [{}, {"block_size": 2}, {"block_size": 3, "forget_gate": True}])
+@pytest.mark.parametrize("options", [{}, {"block_size": 2}, {"block_size": 3, "forget_gate": True},
+                                     {"block_size": 2, "gate_feedback": True},
+                                     {"block_size": 3, "forget_gate": True, "gate_feedback": True}])
 def test_gradcheck_of_the_kernel(options):
     """The hand-written backward of lstm1997_scan.py against numerical derivatives, every input and weight, with
     gradients arriving at the outputs and at the final state (padded sequences)."""
@@ -123,16 +125,21 @@ def test_gradcheck_of_the_kernel(options):
     c0 = torch.randn(3, 6, dtype=torch.float64, requires_grad=True)
     weights = torch.randn(5, 3, 6, dtype=torch.float64)
 
-    def run(x, h0, c0, *parameters):
-        y, state = cell.sequence(x, LSTM1997State(h0, c0), torch.tensor([5, 4, 2]))
-        return (y * weights).sum() + state.c.square().sum() + state.h.sum()
+    gates0 = torch.rand(3, cell.gate_count, dtype=torch.float64, requires_grad=True)
 
-    assert torch.autograd.gradcheck(run, (x, h0, c0, *cell.parameters()))
+    def run(x, h0, c0, gates0, *parameters):
+        start = LSTM1997GatedState(h0, c0, gates0) if cell.gate_feedback else LSTM1997State(h0, c0)
+        y, state = cell.sequence(x, start, torch.tensor([5, 4, 2]))
+        extra = state.gates.square().sum() if cell.gate_feedback else 0.0
+        return (y * weights).sum() + state.c.square().sum() + state.h.sum() + extra
+
+    assert torch.autograd.gradcheck(run, (x, h0, c0, gates0, *cell.parameters()))
 
 
-def test_the_kernel_equals_the_loop_values_and_gradients():
+@pytest.mark.parametrize("feedback", [False, True])
+def test_the_kernel_equals_the_loop_values_and_gradients(feedback):
     torch.manual_seed(4)
-    cell = LSTM1997Cell(3, 4, block_size=2, forget_gate=True).double()
+    cell = LSTM1997Cell(3, 4, block_size=2, forget_gate=True, gate_feedback=feedback).double()
     x = torch.randn(30, 4, 3, dtype=torch.float64)
     lengths = torch.tensor([30, 21, 9, 1])
     results = []

@@ -237,13 +237,17 @@ class LSTM1997Cell(RecurrentCell):
 
     def sequence(self, x: Tensor, state, lengths: Tensor | None = None):
         """The whole sequence with the input product hoisted: W_ih x_t + b for all steps in one product
-        (T, B, G); then, without peepholes and gate feedback, the hand-written kernel of lstm1997_scan.py
+        (T, B, G); then, without peepholes, the hand-written kernel of lstm1997_scan.py
         (one autograd node), else a loop of the recurrent product and the element-wise step."""
         projected = F.linear(x, self.weight_ih, self.bias)  # (T, B, G)
-        if not self.peepholes and not self.gate_feedback:
-            hs, cs = LSTM1997Scan.apply(projected, state.h, state.c, self.weight_hh, self.blocks, self.forget_gate,
-                                        self.truncated_gradient)
-            return hs, LSTM1997State(last_steps(hs, lengths), last_steps(cs, lengths))
+        if not self.peepholes:
+            gates0 = state.gates if self.gate_feedback else state.h.new_empty(state.h.shape[0], 0)
+            hs, cs, gs = LSTM1997Scan.apply(projected, state.h, state.c, gates0, self.weight_hh, self.blocks,
+                                            self.forget_gate, self.truncated_gradient)
+            final = [last_steps(hs, lengths), last_steps(cs, lengths)]
+            if self.gate_feedback:
+                return hs, LSTM1997GatedState(*final, last_steps(gs, lengths))
+            return hs, LSTM1997State(*final)
         outputs = []
         for t in range(x.shape[0]):
             read = _held(state) if self.truncated_gradient else state

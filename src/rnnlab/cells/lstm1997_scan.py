@@ -1,7 +1,7 @@
 """Whole-sequence kernel of the 1997 LSTM (lstm1997.py) with a hand-written backward pass.
 
-For the cell without peepholes and without gate feedback (the paper's network and Gers et al.'s
-forget gate), one autograd node for a whole layer and sequence.  With K blocks of S cells
+For the cell without peepholes (the paper's network, with or without the gates' activations fed back
+as recurrent inputs, and Gers et al.'s forget gate), one autograd node for a whole layer and sequence.  With K blocks of S cells
 (H = K·S), net_t = a_t + W_hh h_{t−1}, a_t = W_ih x_t + b computed ahead for all steps (the
 caller's one product), and rows [in (K); forget (K), when present; out (K); cell (H)]:
 
@@ -43,32 +43,34 @@ from torch.autograd.function import once_differentiable
 
 
 class LSTM1997Scan(torch.autograd.Function):
-    """(hs, cs) = LSTM1997Scan.apply(projected, h0, c0, weight_hh, blocks, forget_gate, truncated).
+    """(hs, cs, gs) = LSTM1997Scan.apply(projected, h0, c0, gates0, weight_hh, blocks, forget_gate, truncated).
 
-    projected (T, B, G)   W_ih x_t + b for every step, rows [in; forget?; out; cell]
+    projected (T, B, G)   W_ih x_t + b for every step, rows [in; forget?; out; cell]; Gc = G − H gate rows
     h0, c0    (B, H)
-    weight_hh (G, H)
-    truncated bool        the 1997 rule's truncated gradient: no error through W_hh to h_{t−1} (dh_t is
-                          ∂L/∂h_t alone), only the carousel carries it back (training/algorithms/lstm_truncated.py)
-    returns   hs, cs (T, B, H): h_1 … h_T and c_1 … c_T
+    gates0    (B, Gc) with gate feedback (the gates' activations are recurrent inputs), else an empty (B, 0)
+    weight_hh (G, R)      R = H, or H + Gc with gate feedback: the recurrent inputs are [h_{t−1}; gates_{t−1}]
+    truncated bool        the 1997 rule's truncated gradient: no error through W_hh to h_{t−1} or the gates
+                          (dh_t is ∂L/∂h_t alone), only the carousel carries it back (training/algorithms/
+                          lstm_truncated.py)
+    returns   hs, cs (T, B, H): h_1 … h_T and c_1 … c_T; gs (T, B, Gc or 0): the gates' activations
     """
 
     @staticmethod
-    def forward(ctx, projected: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor, blocks: int,
-                forget_gate: bool, truncated: bool = False) -> tuple[Tensor, Tensor]:
+    def forward(ctx, projected: Tensor, h0: Tensor, c0: Tensor, gates0: Tensor, weight_hh: Tensor, blocks: int,
+                forget_gate: bool, truncated: bool = False) -> tuple[Tensor, Tensor, Tensor]:
         steps, batch, rows = projected.shape
-        hidden = h0.shape[1]
+        hidden, fed = h0.shape[1], gates0.shape[1]  # fed: the gate activations fed back (0 without feedback)
         K, S = blocks, hidden // blocks
         act = projected.clone()  # net_t, to become σ(net_t) in place
-        hs = projected.new_empty(steps + 1, batch, hidden)
+        rs = projected.new_empty(steps + 1, batch, hidden + fed)  # recurrent inputs r_0 … r_T = [h; gates]
         cs = projected.new_empty(steps + 1, batch, hidden)
-        hs[0], cs[0] = h0, c0
+        rs[0, :, :hidden], rs[0, :, hidden:], cs[0] = h0, gates0, c0
         w_t = weight_hh.t()
         out_at = 2 * K if forget_gate else K
         cell_at = rows - hidden
-        act_seq, h_seq, c_seq = act.unbind(0), hs.unbind(0), cs.unbind(0)
+        act_seq, r_seq, c_seq = act.unbind(0), rs.unbind(0), cs.unbind(0)
         for t in range(steps):
-            a = act_seq[t].addmm_(h_seq[t], w_t).sigmoid_()  # (B, G)
+            a = act_seq[t].addmm_(r_seq[t], w_t).sigmoid_()  # (B, G)
             in_gate = a[:, :K].unsqueeze(-1)  # (B, K, 1)
             cell_input = a[:, cell_at:].view(batch, K, S).mul(4.0).sub_(2.0)  # g
             c_new = c_seq[t + 1].view(batch, K, S)
@@ -78,22 +80,28 @@ class LSTM1997Scan(torch.autograd.Function):
             else:
                 torch.addcmul(c_seq[t].view(batch, K, S), in_gate, cell_input, out=c_new)
             squashed = torch.sigmoid(c_new).mul_(2.0).sub_(1.0)  # h(c)
-            torch.mul(squashed, a[:, out_at:out_at + K].unsqueeze(-1), out=h_seq[t + 1].view(batch, K, S))
-        ctx.save_for_backward(act, hs, cs, weight_hh)
-        ctx.blocks, ctx.forget_gate, ctx.truncated = K, forget_gate, truncated
-        return hs[1:], cs[1:]
+            if fed:
+                r_seq[t + 1][:, :hidden] = squashed.mul_(a[:, out_at:out_at + K].unsqueeze(-1)).view(batch, hidden)
+                r_seq[t + 1][:, hidden:] = a[:, :fed]
+            else:
+                torch.mul(squashed, a[:, out_at:out_at + K].unsqueeze(-1), out=r_seq[t + 1].view(batch, K, S))
+        ctx.save_for_backward(act, rs, cs, weight_hh)
+        ctx.blocks, ctx.forget_gate, ctx.truncated, ctx.fed = K, forget_gate, truncated, fed
+        if fed:
+            return rs[1:, :, :hidden].contiguous(), cs[1:], rs[1:, :, hidden:].contiguous()
+        return rs[1:], cs[1:], rs.new_empty(steps, batch, 0)
 
     @staticmethod
     @once_differentiable  # a second derivative would need its own hand-written pass
-    def backward(ctx, grad_h: Tensor | None, grad_c: Tensor | None):
-        act, hs, cs, weight_hh = ctx.saved_tensors
-        K, forget_gate = ctx.blocks, ctx.forget_gate
+    def backward(ctx, grad_h: Tensor | None, grad_c: Tensor | None, grad_g: Tensor | None):
+        act, rs, cs, weight_hh = ctx.saved_tensors
+        K, forget_gate, fed = ctx.blocks, ctx.forget_gate, ctx.fed
         steps, batch, rows = act.shape
-        hidden = hs.shape[2]
+        hidden = cs.shape[2]
         S = hidden // K
         out_at = 2 * K if forget_gate else K
         cell_at = rows - hidden
-        grad_h = torch.zeros_like(hs[1:]) if grad_h is None else grad_h
+        grad_h = torch.zeros_like(cs[1:]) if grad_h is None else grad_h
         grad_c = torch.zeros_like(cs[1:]) if grad_c is None else grad_c
 
         def per_cell(gate: Tensor) -> Tensor:  # (T, B, K) -> (T, B, K, 1), to broadcast over a block's cells
@@ -111,8 +119,13 @@ class LSTM1997Scan(torch.autograd.Function):
         if forget_gate:
             forget = act[..., K:2 * K]
             forget_slope, keep = forget * (1 - forget), per_cell(forget)
+        if fed:  # the error reaching a gate's activation as a recurrent input of the next step, to its net input
+            gate_slope = act[..., :fed] * (1 - act[..., :fed])
+            if grad_g is not None:
+                gate_slope_out = grad_g * gate_slope  # from the gates' own output (the final state's gates)
         dnet = torch.empty_like(act)  # (T, B, G)
         dh = torch.zeros(batch, hidden, dtype=act.dtype, device=act.device)  # from step t + 1, through W_hh
+        dg = torch.zeros(batch, fed, dtype=act.dtype, device=act.device)  # from step t + 1, through W_hh
         dc = torch.zeros(batch, K, S, dtype=act.dtype, device=act.device)  # from step t + 1, through the carousel
         blocks_view = (batch, K, S)
         for t in range(steps - 1, -1, -1):
@@ -125,8 +138,13 @@ class LSTM1997Scan(torch.autograd.Function):
             if forget_gate:
                 torch.mul((dc * cs[t].view(blocks_view)).sum(-1), forget_slope[t], out=d[:, K:2 * K])
                 dc = dc * keep[t]
+            if fed:
+                d[:, :fed].addcmul_(dg, gate_slope[t])
+                if grad_g is not None:
+                    d[:, :fed].add_(gate_slope_out[t])
             if not ctx.truncated:
-                dh = d @ weight_hh  # (B, H)
+                dr = d @ weight_hh  # (B, R)
+                dh, dg = dr[:, :hidden], dr[:, hidden:]
         flat = dnet.view(steps * batch, rows)
-        d_weight = flat.t() @ hs[:-1].reshape(steps * batch, hidden)  # Σ_t dnet_tᵀ h_{t−1}: one product
-        return dnet, dh, dc.reshape(batch, hidden), d_weight, None, None, None
+        d_weight = flat.t() @ rs[:-1].reshape(steps * batch, -1)  # Σ_t dnet_tᵀ r_{t−1}: one product
+        return dnet, dh, dc.reshape(batch, hidden), dg, d_weight, None, None, None
