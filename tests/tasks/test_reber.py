@@ -173,10 +173,10 @@ def test_the_docstrings_worked_example():
     first = perfect.clone()
     first[0, 0] = torch.tensor(logits([0.10, 0.60, 0.40, 0.20, 0.10, 0.10, 0.10]))
     got = task.metrics(first, batch)
-    assert got["accuracy"] == 1.0 and got["threshold_accuracy"] == 0.0  # T, P most active; P below 0.5
+    assert got["ranking_accuracy"] == 1.0 and got["accuracy"] == 0.0  # T, P most active; P below 0.5
     first[0, 0] = torch.tensor(logits([0.10, 0.60, 0.15, 0.20, 0.10, 0.10, 0.10]))
     got = task.metrics(first, batch)
-    assert got["accuracy"] == 0.0 and got["threshold_accuracy"] == 0.0  # S beats P
+    assert got["accuracy"] == 0.0 and got["ranking_accuracy"] == 0.0  # S beats P
     assert got["symbol_accuracy"] == pytest.approx(7 / 8)  # 8 scored steps, the first wrong
 
 
@@ -190,7 +190,7 @@ def perfect_outputs(batch: Batch, margin: float = 10.0) -> torch.Tensor:
 def test_a_perfect_predictor_scores_one(config):
     task, batch = sample(200, seed=3, **config)
     got = task.metrics(perfect_outputs(batch).double(), batch)  # float64: the loss's tiny value exactly
-    assert got["accuracy"] == got["threshold_accuracy"] == got["symbol_accuracy"] == 1.0
+    assert got["accuracy"] == got["ranking_accuracy"] == got["symbol_accuracy"] == 1.0
     assert got["count"] == 200
     assert got["loss"] == pytest.approx(7 * math.log1p(math.exp(-10)), rel=1e-4)
     if task.config.embedded:
@@ -211,7 +211,7 @@ def test_a_predictor_without_memory_fails_every_embedded_string():
     assert torch.equal(memory.sum(0), torch.ones(500, dtype=torch.long)), "one memory step per string"
     outputs[..., 1:3][memory] = 10.0  # T and P both on
     got = task.metrics(outputs, batch)
-    assert got["accuracy"] == got["threshold_accuracy"] == got["memory_accuracy"] == 0.0
+    assert got["accuracy"] == got["ranking_accuracy"] == got["memory_accuracy"] == 0.0
     scored = int((batch.targets[..., 7] == 1).sum())
     assert got["symbol_accuracy"] == pytest.approx(1 - 500 / scored)
 
@@ -219,7 +219,7 @@ def test_a_predictor_without_memory_fails_every_embedded_string():
 def test_constant_outputs_score_nothing():
     task, batch = sample(100, seed=5)
     got = task.metrics(torch.zeros(*batch.inputs.shape), batch)  # every unit at 0.5: all tied
-    assert got["accuracy"] == got["symbol_accuracy"] == got["threshold_accuracy"] == 0.0
+    assert got["accuracy"] == got["symbol_accuracy"] == got["ranking_accuracy"] == 0.0
     assert got["loss"] == pytest.approx(7 * math.log(2), rel=1e-6)
 
 

@@ -14,11 +14,13 @@ from rnnlab.tasks import AddingTask, Batch, Task, TemporalOrderTask
 
 ALL_TASKS = ["adding", "temporal_order", "char_lm", "word_lm", "sentiment", "seq_image", "reverse", "addition",
              "number_words", "elman_xor", "elman_words", "copy", "repeat_copy", "associative_recall", "ngrams",
-             "priority_sort", "two_sequence", "latch", "parity", "delayed_recall"]
+             "priority_sort", "two_sequence", "latch", "parity", "delayed_recall", "reber", "long_lag",
+             "multiplication", "delayed_xor"]
 # generated from a seed with the paper's settings as defaults (the file tasks need a path; number_words'
 # held-out set is its whole domain; the Elman streams are long): the interface tests below run on these
 GENERATED = ["adding", "temporal_order", "reverse", "addition", "copy", "repeat_copy", "associative_recall",
-             "ngrams", "priority_sort", "two_sequence", "latch", "parity", "delayed_recall"]
+             "ngrams", "priority_sort", "two_sequence", "latch", "parity", "delayed_recall", "reber", "long_lag",
+             "multiplication", "delayed_xor"]
 
 
 def test_registry_lists_every_task_in_order():
@@ -35,7 +37,11 @@ def test_unknown_task_lists_the_available_ones(name):
 
 
 @pytest.mark.parametrize("name, words", [("adding", ["Adding problem", "1997", "Experiment 4"]),
-                                         ("temporal_order", ["Temporal order", "1997", "Task 6a"])])
+                                         ("temporal_order", ["Temporal order", "1997", "Task 6a", "6b"]),
+                                         ("multiplication", ["Multiplication problem", "1997", "Experiment 5"]),
+                                         ("delayed_xor", ["delayed XOR", "1997", "section 6"]),
+                                         ("reber", ["Reber grammar", "1997", "Experiment 1", "Gers et al. 2000"]),
+                                         ("long_lag", ["Long time lags", "1997", "Experiment 2", "2a-2c"])])
 def test_describe_is_one_line_naming_the_source(name, words):
     line = tasks.describe(name)
     assert "\n" not in line
@@ -81,7 +87,9 @@ def test_package_docstring_runs():
                           ("temporal_order", "accuracy", "max", (8, 4), torch.int64),
                           ("two_sequence", "accuracy", "max", (1, 1), torch.float32),
                           ("latch", "accuracy", "max", (1, 1), torch.float32),
-                          ("parity", "accuracy", "max", (1, 1), torch.float32)])
+                          ("parity", "accuracy", "max", (1, 1), torch.float32),
+                          ("multiplication", "mse", "min", (2, 1), torch.float32),
+                          ("delayed_xor", "accuracy", "max", (2, 1), torch.float32)])
 def test_class_attributes(name, main_metric, goal, sizes, target_dtype):
     task = tasks.create(name)
     assert (task.name, task.output_kind, task.main_metric, task.main_metric_goal) == (name, "last", main_metric, goal)
