@@ -59,7 +59,7 @@ def _write_data(directory: Path) -> Path:
 
 
 def test_registry_lists_the_experiments():
-    assert reproduce.available() == ["long_time_lags", "applications", "ntm", "gradients", "learning"]
+    assert reproduce.available() == ["long_time_lags", "applications", "ntm", "gradients", "learning", "lstm1997"]
     assert reproduce.get("long_time_lags") is long_time_lags.EXPERIMENT
     assert [run.name for run in reproduce.get("applications").runs] == [
         "char_lm", "sentiment", "seq_image_rows", "seq_image_pixels", "reverse", "addition", "number_words",
@@ -69,7 +69,7 @@ def test_registry_lists_the_experiments():
         f"{task}, {model}" for task in ("copy", "repeat copy", "associative recall", "ngrams", "priority sort")
         for model in ("NTM", "LSTM")]
     with pytest.raises(ValueError, match="unknown experiment 'nope'; available: long_time_lags, applications, ntm, "
-                                         "gradients, learning"):
+                                         "gradients, learning, lstm1997"):
         reproduce.get("nope")
 
 
@@ -84,6 +84,9 @@ QUICK_REPORTED = {"seq_image_pixels", "repeat copy, LSTM", "associative recall, 
 def test_every_run_and_evaluation_has_valid_full_and_quick_settings(run):
     full = compose_config(run.task, model=run.model, overrides=run.settings(quick=False, data=Path("d"),
                                                                             fashion=Path("f")))[0]
+    if not run.in_quick:  # a run of the full budget only (a seed of a battery): --quick leaves it out
+        assert not run.quick and run.quick_target is None
+        return
     quick = compose_config(run.task, model=run.model, overrides=run.settings(quick=True, data=Path("d"),
                                                                              fashion=Path("f")))[0]
     assert run.metric in ("mse", "accuracy", "nats_per_char", "exact_match", "onset_ratio", "bit_errors_per_sequence",
@@ -362,9 +365,9 @@ def test_quick_targets_are_checked_when_declared():
 
 @pytest.mark.parametrize("argv, message", [
     (["reproduce", "nope"], "rnnlab reproduce: error: unknown experiment 'nope'; available: long_time_lags, "
-                            "applications, ntm, gradients, learning\n"),
+                            "applications, ntm, gradients, learning, lstm1997\n"),
     (["reproduce"], "rnnlab reproduce: error: give EXPERIMENT names or --all; available: long_time_lags, "
-                    "applications, ntm, gradients, learning\n"),
+                    "applications, ntm, gradients, learning, lstm1997\n"),
     (["reproduce", "--all", "applications"], "rnnlab reproduce: error: give EXPERIMENT names or --all, not both\n"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):

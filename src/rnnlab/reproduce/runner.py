@@ -128,7 +128,8 @@ class Run:
     reads, written with the same placeholders (an IDX file may also be there with .gz appended).  ``directory``
     names its run directory in OUT/EXPERIMENT (OUT/EXPERIMENT/quick under --quick).
     ``evaluations`` score the trained run at other task settings (``Evaluation``), in quick mode
-    too unless ``quick_evaluations`` is False (their rows are then skipped).
+    too unless ``quick_evaluations`` is False (their rows are then skipped).  A run with
+    ``in_quick`` False belongs to the full budget only: --quick leaves it out (no row).
     """
 
     name: str
@@ -143,6 +144,7 @@ class Run:
     evaluations: tuple[Evaluation, ...] = ()
     quick_evaluations: bool = True  # False: under --quick the evaluations are skipped
     quick_target: tuple[str, float] | None = None  # judges the run under --quick; None: reported
+    in_quick: bool = True  # False: a run of the full budget only, left out under --quick
 
     def __post_init__(self) -> None:
         for name in ("overrides", "quick", "needs", "evaluations"):
@@ -257,7 +259,8 @@ def run_experiment(experiment: Experiment, out: str | Path, *, quick: bool = Fal
     folder = Path(out) / experiment.name
     places = {"data": _absolute(data), "fashion": _absolute(fashion)}
     rows = []
-    for number, run in enumerate(experiment.runs, 1):
+    selected = [run for run in experiment.runs if run.in_quick or not quick]
+    for number, run in enumerate(selected, 1):
         run_dir = folder / ("quick" if quick else "") / run.directory
         settings = run.settings(quick=quick, **places)
         row = {"run": run.name, "task": run.task, "model": run.model, "metric": run.metric, "value": None,
@@ -266,7 +269,7 @@ def run_experiment(experiment: Experiment, out: str | Path, *, quick: bool = Fal
                "settings": run.settings(quick=False, **places),
                "quick_changes": _quick_changes(run, places) if quick else [], "pictures": []}
         rows.append(row)
-        head = f"[{number}/{len(experiment.runs)}] {experiment.name}: {run.name}"
+        head = f"[{number}/{len(selected)}] {experiment.name}: {run.name}"
         missing = _missing_data(run, places)
         if missing:
             row.update(skipped=True, note=missing)

@@ -1,0 +1,358 @@
+"""Hochreiter & Schmidhuber (1997), "Long short-term memory", Neural Computation 9(8): the paper's benchmark
+battery, with the network as published (``lstm1997``: memory-cell blocks, no forget gate) and its truncated
+learning rule (``train.algorithm = lstm_truncated``), beside the same network trained by BPTT with Adam and
+today's LSTM (issue 13).
+
+Every problem of §5 (``PROBLEMS``) is trained by every method that applies (``METHODS``), over several
+seeds; each run is ``rnnlab train TASK --model M`` with the task's recommended stopping rule (the paper's
+success criterion on a held-out set) and the problem's architecture, so a run stops the first time its
+held-out evaluation meets the criterion.  ``measure`` then reads the runs back and, per problem and
+method, reports the fraction of seeds that succeeded and the training sequences until success (median and
+range over the successful seeds: steps × batch size at the stopping evaluation), beside the paper's
+figure; pictures: the learning curves of every seed, and the cells of one solved ``lstm1997`` run at
+work on a held-out sequence (analysis/cell_activity.py: the paper's pictures of cell behaviour).
+
+The methods:
+
+* **1997 rule, SGD**: ``lstm1997`` trained by the paper's truncated gradient with plain SGD, as
+  published, on small batches (the paper learnt on-line, one sequence at a time; the batch and learning
+  rate of each problem say how this differs);
+* **BPTT, Adam**: the same network, the full gradient, Adam;
+* **LSTM (today's)**: ``lstm`` (forget gate, BPTT, Adam) with the task's recommendations, as many cells;
+* **Elman**: ``elman_tanh`` where the paper reports that recurrent nets without memory cells fail.
+
+The long_time_lags experiment (``rnnlab reproduce long_time_lags``) is the one-seed check of today's
+LSTM on adding and temporal order at T = 100 that ``make report`` runs; this battery holds the paper's
+whole set, its own network and its figures.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .runner import Evaluation, Experiment, Measuring, Run, measured_row
+
+
+@dataclass(frozen=True)
+class Method:
+    """How a problem's network is trained: a model and the settings every problem shares."""
+
+    key: str  # in run directories
+    label: str  # in the table
+    model: str
+    settings: tuple[str, ...]
+    options: str = ""  # lstm1997 options the method adds to the problem's (TOML), e.g. the forget gate
+
+
+METHODS = {
+    "1997": Method("1997", "lstm1997, 1997 rule, SGD", "lstm1997",
+                   ("train.algorithm=lstm_truncated", "train.optimizer=sgd", "train.clip=none")),
+    "bptt": Method("bptt", "lstm1997, BPTT, Adam", "lstm1997", ("train.lr=0.01",)),
+    "forget": Method("forget", "lstm1997 + forget gate, BPTT, Adam", "lstm1997", ("train.lr=0.01",),
+                     options="forget_gate = true"),
+    "lstm": Method("lstm", "lstm (today's), BPTT, Adam", "lstm", ()),
+    "elman": Method("elman", "elman_tanh, BPTT, Adam", "elman_tanh", ()),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one method trains one problem: its settings (batch, learning rate, budget) and how many seeds."""
+
+    settings: tuple[str, ...]
+    seeds: int
+    quick: tuple[str, ...] | None = None  # under --quick (seed 0 only), or None: not in quick mode
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One experiment of the paper's §5: a task setting, its architecture (Table 10), its criterion, the paper's
+    figure, and the plan of every method that trains it."""
+
+    key: str  # in run directories and picture names
+    label: str  # in the table, e.g. "Embedded Reber grammar (exp. 1)"
+    task: str
+    task_settings: tuple[str, ...]
+    criterion: str  # the stopping rule, e.g. "accuracy >= 1.0": the paper's success criterion, held out
+    cells: int  # memory cells (model.hidden_size), block_size to a block
+    block_size: int
+    options: str  # more lstm1997 options as TOML, e.g. "output_bias = [-1.0, -2.0]" ('' for none)
+    plans: dict[str, Plan]  # method key -> plan
+    paper: str  # the paper's figure, as text: success rate and sequences
+    paper_sequences: float | None  # the paper's mean training sequences to success, for the picture
+    success: float | None = None  # the fraction of seeds the lstm1997 rows must solve (the issue's acceptance)
+    at_most: float | None = None  # the fraction of seeds the lstm1997 rows may solve at most (a limit: delayed XOR)
+    quick_success: float | None = None  # what the quick rows must show
+    quick_settings: tuple[str, ...] = ()  # task settings changed under --quick (shorter lags)
+    test: tuple[str, tuple[str, ...], str] | None = None  # (label, task settings, criterion): success is judged by
+    # the trained run on these settings (e.g. longer streams than it trained on), not by its own stopping rule
+
+
+BUDGET_MINUTES = 20  # a run's wall-time cap in the full battery, unless its plan says otherwise
+QUICK_MINUTES = 0.4
+
+
+def _plan(seeds: int, steps: int, batch: int, lr: float | None = None, *, every: int, minutes: float = BUDGET_MINUTES,
+          quick: tuple[str, ...] | None = None, eval_size: int | None = None) -> Plan:
+    settings = [f"train.steps={steps}", f"train.batch_size={batch}", f"train.max_minutes={minutes}",
+                f"train.eval_every={every}"]
+    if lr is not None:
+        settings.append(f"train.lr={lr}")
+    if eval_size is not None:
+        settings.append(f"train.eval_size={eval_size}")
+    return Plan(tuple(settings), seeds, quick)
+
+
+def _quick(steps: int, batch: int, every: int) -> tuple[str, ...]:
+    return (f"train.steps={steps}", f"train.batch_size={batch}", f"train.eval_every={every}")
+
+
+# Table 10's architectures: the hidden layer fully connected (gate feedback), weights in [−0.1, 0.1] (experiments
+# 3 to 6) or [−0.2, 0.2] (1, 2), the gates' initial biases by block.
+FEEDBACK = "gate_feedback = true"
+PAPER_INIT = "init_range = 0.1"
+PROBLEMS = (
+    # Experiment 1 (§5.1, Table 1): 3 blocks of 2 cells, output gate biases −1, −2, −3, lr 0.5
+    Problem("reber", "Embedded Reber grammar (exp. 1)", "reber", ("task.embedded=true",), "accuracy >= 1.0",
+            cells=6, block_size=2, options=f"{FEEDBACK}, output_bias = [-1.0, -2.0, -3.0], init_range = 0.2",
+            plans={"bptt": _plan(10, 20_000, 1, 0.01, every=500),
+                   "1997": _plan(3, 20_000, 1, 0.5, every=1000),
+                   "lstm": _plan(5, 20_000, 1, 0.01, every=500),
+                   "elman": _plan(3, 10_000, 1, 0.01, every=1000)},
+            paper="100% of 30 trials after 8,440 strings (3 blocks of 2, lr 0.5); Elman nets 0%",
+            paper_sequences=8_440, success=0.9),
+    # Task 2a / 2b (§5.2, Table 2): p = 100; the paper's net is one cell with an input gate and no output gate
+    Problem("2a", "Noise-free long lags, p = 100 (exp. 2a)", "long_lag",
+            ("task.variant=a", "task.lag=100", "task.one_hot=true"), "accuracy >= 1.0",
+            cells=2, block_size=1, options="init_range = 0.2",
+            plans={"bptt": _plan(3, 3_000, 32, every=100, eval_size=2_000),
+                   "lstm": _plan(3, 3_000, 32, every=100, eval_size=2_000)},
+            paper="100% of 18 trials after 5,040 sequences; RTRL and BPTT 0%", paper_sequences=5_040),
+    Problem("2b", "No local regularities, p = 100 (exp. 2b)", "long_lag",
+            ("task.variant=b", "task.lag=100", "task.one_hot=true"), "accuracy >= 1.0",
+            cells=2, block_size=1, options="init_range = 0.2",
+            plans={"bptt": _plan(3, 3_000, 32, every=100, eval_size=2_000),
+                   "lstm": _plan(3, 3_000, 32, every=100, eval_size=2_000)},
+            paper="100% of 18 trials after 5,680 sequences", paper_sequences=5_680),
+    # Task 2c (§5.2, Table 3): 2 blocks of 1 cell, lr 0.01; q = 100 and the headline q = p = 1000
+    Problem("2c-100", "Very long lags, q = p = 100 (exp. 2c)", "long_lag",
+            ("task.variant=c", "task.lag=101", "task.one_hot=true"), "accuracy >= 1.0",
+            cells=2, block_size=1, options=f"{FEEDBACK}, input_bias = -3.0, init_range = 0.2",
+            plans={"bptt": _plan(5, 3_000, 32, every=100, eval_size=1_000, quick=_quick(400, 32, 100)),
+                   "1997": _plan(3, 60_000, 1, 0.01, every=2_000, eval_size=1_000),
+                   "lstm": _plan(5, 3_000, 32, every=100, eval_size=1_000)},
+            paper="31,000 sequences (q = p = 100)", paper_sequences=31_000, quick_success=1.0,
+            quick_settings=("task.lag=51",)),
+    Problem("2c-1000", "Very long lags, q = p = 1000 (exp. 2c)", "long_lag",
+            ("task.variant=c", "task.lag=1001", "task.one_hot=true"), "accuracy >= 1.0",
+            cells=2, block_size=1, options=f"{FEEDBACK}, input_bias = -4.0, init_range = 0.2",
+            plans={"bptt": _plan(5, 3_000, 32, every=100, eval_size=200, minutes=30),
+                   "lstm": _plan(3, 3_000, 32, every=100, eval_size=200, minutes=30)},
+            paper="49,000 sequences (q = p = 1000)", paper_sequences=49_000, success=0.6),
+    # Experiment 3 (§5.3, Tables 4–6): 3 blocks of 1 cell, output gate biases −2, −4, −6, input gate −1, −3, −5
+    *(Problem(f"3{v}", f"Two-sequence problem, T = 100 (exp. 3{v})", "two_sequence", settings, criterion,
+              cells=3, block_size=1,
+              options=f"{FEEDBACK}, output_bias = [-2.0, -4.0, -6.0], input_bias = [-1.0, -3.0, -5.0], {PAPER_INIT}",
+              plans={"bptt": _plan(3, 3_000, 32, every=100), "lstm": _plan(3, 3_000, 32, every=100)},
+              paper=paper, paper_sequences=sequences)
+      for v, settings, criterion, paper, sequences in (
+          ("a", (), "accuracy >= 1.0", "27,000 sequences (T = 100)", 27_000),
+          ("b", ("task.signal_noise_variance=0.2",), "accuracy >= 0.98", "71,000 sequences (T = 100)", 71_000),
+          ("c", ("task.class1_target=0.2", "task.class2_target=0.8", "task.target_noise_variance=0.1",
+                 "task.tolerance=0.1"), "abs_error < 0.015", "1,166,000 sequences (T = 100)", 1_166_000))),
+    # Experiment 4 (§5.4, Table 7): 2 blocks of 2 cells, input gate biases −3, −6, lr 0.5
+    *(Problem(f"adding-{T}", f"Adding, T = {T} (exp. 4)", "adding", (f"task.length={T}",), "accuracy >= 0.99",
+              cells=4, block_size=2, options=f"{FEEDBACK}, input_bias = [-3.0, -6.0], {PAPER_INIT}",
+              plans=plans, paper=f"{sequences:,} sequences (T = {T})", paper_sequences=sequences,
+              quick_success=1.0 if T == 100 else None, quick_settings=("task.length=30",) if T == 100 else ())
+      for T, sequences, plans in (
+          (100, 74_000, {"bptt": _plan(5, 3_000, 32, every=100, quick=_quick(1_500, 32, 100)),
+                         "1997": _plan(3, 60_000, 1, 0.05, every=2_000),
+                         "lstm": _plan(5, 3_000, 32, every=100),
+                         "elman": _plan(3, 3_000, 32, every=250)}),
+          (500, 209_000, {"bptt": _plan(3, 3_000, 32, every=100, minutes=30),
+                          "lstm": _plan(3, 3_000, 32, every=100, minutes=30)}),
+          (1000, 853_000, {"bptt": _plan(3, 3_000, 32, every=100, minutes=40),
+                           "lstm": _plan(3, 3_000, 32, every=100, minutes=40)}))),
+    # Experiment 5 (§5.5, Table 8): as adding, random gate biases, lr 0.1
+    Problem("multiplication", "Multiplication, T = 100 (exp. 5)", "multiplication", (), "accuracy > 0.99375",
+            cells=4, block_size=2, options=f"{FEEDBACK}, {PAPER_INIT}",
+            plans={"bptt": _plan(3, 10_000, 32, every=250), "lstm": _plan(3, 10_000, 32, every=250)},
+            paper="1,273,000 sequences (n_seq = 13)", paper_sequences=1_273_000),
+    # Experiment 6 (§5.6, Table 9): 2 (3) blocks of 2 cells, input gate biases −2, −4 (, −6)
+    Problem("6a", "Temporal order, 2 symbols (exp. 6a)", "temporal_order", (), "accuracy >= 0.99",
+            cells=4, block_size=2, options=f"{FEEDBACK}, input_bias = [-2.0, -4.0], {PAPER_INIT}",
+            plans={"bptt": _plan(5, 5_000, 32, every=100), "lstm": _plan(5, 5_000, 32, every=100)},
+            paper="31,390 sequences", paper_sequences=31_390),
+    Problem("6b", "Temporal order, 3 symbols (exp. 6b)", "temporal_order", ("task.relevant=3",), "accuracy >= 0.99",
+            cells=6, block_size=2, options=f"{FEEDBACK}, input_bias = [-2.0, -4.0, -6.0], {PAPER_INIT}",
+            plans={"bptt": _plan(5, 5_000, 32, every=100), "lstm": _plan(5, 5_000, 32, every=100)},
+            paper="571,100 sequences", paper_sequences=571_100),
+    # §6, a limit: the strongly delayed XOR (no figure in the paper)
+    Problem("delayed_xor", "Strongly delayed XOR (§6, a limit)", "delayed_xor", (), "accuracy >= 0.99",
+            cells=4, block_size=2, options=f"{FEEDBACK}, input_bias = [-3.0, -6.0], {PAPER_INIT}",
+            plans={"bptt": _plan(3, 5_000, 32, every=250), "lstm": _plan(3, 5_000, 32, every=250)},
+            paper="not solved by the truncated algorithm (§6)", paper_sequences=None),
+)
+
+
+def _model_settings(problem: Problem, method: Method) -> list[str]:
+    settings = [f"model.hidden_size={problem.cells}"]
+    if method.model == "lstm1997":
+        options = [f"block_size = {problem.block_size}"] + [o for o in (problem.options, method.options) if o]
+        settings.append("model.options={" + ", ".join(options) + "}")
+    return settings
+
+
+def _runs() -> list[Run]:
+    runs = []
+    for problem in PROBLEMS:
+        for key, plan in problem.plans.items():
+            method = METHODS[key]
+            for seed in range(plan.seeds):
+                settings = (*problem.task_settings, *_model_settings(problem, method), *method.settings,
+                            *plan.settings, f"train.seed={seed}", f'train.stop_when="{problem.criterion}"')
+                quick = plan.quick is not None and seed == 0
+                op, bound = problem.criterion.split()[1:]
+                runs.append(Run(f"{problem.label}, {method.label}, seed {seed}", problem.task, method.model,
+                                settings, _metric(problem), None, quick_target=(op, float(bound)) if quick else None,
+                                quick=(*problem.quick_settings, *(plan.quick or ()),
+                                       f"train.max_minutes={QUICK_MINUTES}") if quick else (),
+                                directory=f"{problem.key}-{key}-s{seed}", in_quick=quick,
+                                evaluations=(Evaluation(problem.test[0], problem.test[1]),) if problem.test else ()))
+    return runs
+
+
+def _metric(problem: Problem) -> str:
+    return problem.criterion.split()[0]
+
+
+# ---- reading the runs back -----------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """One run, read back: solved, and after how many training sequences."""
+
+    solved: bool
+    sequences: int | None  # at the evaluation that met the criterion
+    curve: list[tuple[int, float]] = field(default_factory=list)  # (sequences, held-out metric)
+
+
+def outcome(run_dir: str | Path, metric: str, criterion_met) -> Outcome | None:
+    """The run in ``run_dir`` read from its summary.json, config.json and metrics.jsonl; None when it has not run."""
+    run_dir = Path(run_dir)
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        config = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    batch = config["train"]["batch_size"]
+    curve = []
+    try:
+        for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            if f"eval_{metric}" in record:
+                curve.append((record["step"] * batch, record[f"eval_{metric}"]))
+    except (OSError, ValueError):
+        pass
+    solved = summary.get("stopped") == "target" or criterion_met(summary.get(metric))
+    return Outcome(solved, summary["step"] * batch if solved else None, curve)
+
+
+def _criterion(criterion: str):
+    """``"accuracy >= 1.0"`` -> a function telling whether a value meets it (None never does)."""
+    from ..config import TARGET_OPS, stop_target
+
+    _, op, bound = stop_target(criterion)
+    return lambda value: value is not None and TARGET_OPS[op](float(value), bound)
+
+
+def measure(context: Measuring) -> list[dict]:
+    """Per problem and method: the fraction of seeds solved (judged against the issue's acceptance where it
+    sets one) and the sequences until success; the pictures."""
+    from .lstm1997_pictures import plot_cells, plot_curves
+
+    by_dir = {Path(row["run_dir"]).name: row for row in context.rows if row.get("run_dir") and "evaluation" not in row}
+    tests = {(Path(row["run_dir"]).name, row["evaluation"]): row for row in context.rows if "evaluation" in row}
+    rows = []
+    for problem in PROBLEMS:
+        met = _criterion(problem.criterion)
+        outcomes: dict[str, list[Outcome]] = {}
+        for key, plan in problem.plans.items():
+            if context.quick and plan.quick is None:
+                continue
+            found = []
+            for seed in range(1 if context.quick else plan.seeds):
+                row = by_dir.get(f"{problem.key}-{key}-s{seed}")
+                result = None if row is None or row["skipped"] else outcome(row["run_dir"], _metric(problem), met)
+                if result is not None and problem.test is not None:  # solved only if it passes the test too
+                    label, _, criterion = problem.test
+                    test = tests.get((f"{problem.key}-{key}-s{seed}", label))
+                    passed = test is not None and _criterion(criterion)(test["value"])
+                    result = Outcome(result.solved and passed, result.sequences if passed else None, result.curve)
+                if result is not None:
+                    found.append(result)
+            outcomes[key] = found
+        pictures = []
+        if any(outcomes.values()):
+            pictures.append(context.relative(plot_curves(problem, outcomes, context.picture(f"curves-{problem.key}"),
+                                                         METHODS)))
+            solved_dir = _first_solved(problem, by_dir, met)
+            if solved_dir is not None:
+                pictures.append(context.relative(plot_cells(problem, solved_dir,
+                                                            context.picture(f"cells-{problem.key}"))))
+        first = True
+        for key, found in outcomes.items():
+            method = METHODS[key]
+            solved = [o.sequences for o in found if o.solved]
+            rate = len(solved) / len(found) if found else None
+            target = None
+            if method.model == "lstm1997" and problem.success is not None:
+                target = (">=", problem.success)
+            elif method.model == "lstm1997" and problem.at_most is not None:
+                target = ("<=", problem.at_most)
+            quick_target = None
+            if method.model == "lstm1997" and problem.quick_success is not None:
+                quick_target = (">=", problem.quick_success)
+            rows.append(measured_row(
+                f"{problem.label}: {method.label}, solved", method.model, "fraction of seeds solved", rate,
+                quick=context.quick, task=problem.task, target=target, quick_target=quick_target,
+                settings=[f"{problem.label}: {problem.task} {' '.join(problem.task_settings)}, "
+                          f"{problem.cells} cells in blocks of {problem.block_size}; criterion {problem.criterion}"
+                          + (f", then {problem.test[2]} at {' '.join(problem.test[1])}" if problem.test else "")
+                          + f"; paper: {problem.paper}"] if first else (),
+                pictures=pictures if first else (), seeds=len(found), solved=len(solved),
+                median_sequences=statistics.median(solved) if solved else None,
+                min_sequences=min(solved) if solved else None, max_sequences=max(solved) if solved else None,
+                paper=problem.paper, method=key, problem=problem.key,
+                note=None if found else None, skipped=not found))
+            first = False
+    return rows
+
+
+def _first_solved(problem: Problem, by_dir: dict, met) -> Path | None:
+    for key in ("1997", "bptt", "forget"):
+        for seed in range(problem.plans[key].seeds if key in problem.plans else 0):
+            row = by_dir.get(f"{problem.key}-{key}-s{seed}")
+            if row is not None and not row["skipped"] and row["value"] is not None and met(row["value"]):
+                return Path(row["run_dir"])
+    return None
+
+
+EXPERIMENT = Experiment(
+    name="lstm1997",
+    title="LSTM as published in 1997: the benchmark battery (Hochreiter & Schmidhuber 1997)",
+    description=(
+        "Every problem of the paper's §5, with the network as published (`lstm1997`: memory-cell blocks sharing "
+        "an input and an output gate, no forget gate, g ∈ [−2, 2], h ∈ [−1, 1]) trained by its truncated rule "
+        "and SGD, by BPTT and Adam, beside today's `lstm`; several seeds each, every run stopped the first time "
+        "its held-out evaluation meets the paper's criterion. A row per problem and method: the fraction of "
+        "seeds solved and the training sequences until success (median, range), the paper's figure beside."),
+    runs=_runs(),
+    measure=measure,
+    quick_note=("Quick mode trains one seed of `lstm1997` with BPTT and Adam on two problems at shorter lags: task 2c "
+                "with q = 50 and the adding problem at T = 30; the rest of the battery is the full budget's."),
+)
