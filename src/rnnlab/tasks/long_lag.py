@@ -181,6 +181,10 @@ class LongLagTask(Task):
                            "model.options": {"forget_bias": forget_bias, "input_bias": -3.0}})
             if variant != "c":
                 advice["task.final_weight"] = 1000.0
+        if model == "lstm1997":  # Table 10: 2 blocks of 1 cell (2c), weights in [−0.2, 0.2]; the input gates shut
+            # (−3) and not fed back against the carousel's drift over long lags (reproduce lstm1997)
+            options = {"block_size": 1, "init_range": 0.2, **({"input_bias": -3.0} if variant == "c" else {})}
+            advice.update({"model.hidden_size": 2, "train.lr": 0.01, "model.options": options})
         return advice
 
     def validate(self, config: Config) -> None:

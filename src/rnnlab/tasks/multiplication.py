@@ -96,6 +96,8 @@ class MultiplicationTask(MarkedPairsTask):
     recommended = {
         "*": {"train.steps": 10_000, "train.eval_size": 2000, "train.stop_when": "accuracy > 0.99375"},
         "lstm": {"model.options": {"forget_bias": 5.0, "input_bias": -3.0}},
+        "lstm1997": {"model.hidden_size": 4, "train.lr": 0.01,  # Table 10's network (reproduce lstm1997)
+                     "model.options": {"block_size": 2, "gate_feedback": True, "init_range": 0.1}},
     }
     value_range = (0.0, 1.0)
     marked_first_value = 1.0  # the paper's "we set X1 to 1.0": the first pair multiplies by 1

@@ -237,6 +237,11 @@ class ReberTask(Task):
         "*": {"train.steps": 5000, "train.eval_size": 256, "train.eval_every": 100,
               "train.stop_when": "accuracy >= 1.0"},
         "lstm": {"model.hidden_size": 32, "train.lr": 0.01},
+        # the paper's network (§5.1: 3 blocks of 2 cells, gates fed back, output gate biases −1, −2, −3, weights in
+        # [−0.2, 0.2]) one string a step, as the paper learnt; BPTT and Adam (reproduce lstm1997's Reber rows)
+        "lstm1997": {"model.hidden_size": 6, "model.options": {"block_size": 2, "gate_feedback": True,
+                                                               "output_bias": [-1.0, -2.0, -3.0], "init_range": 0.2},
+                     "train.lr": 0.01, "train.batch_size": 1, "train.steps": 20_000, "train.eval_every": 500},
     }
 
     def __init__(self, config: Config | None = None) -> None:
