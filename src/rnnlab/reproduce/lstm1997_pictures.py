@@ -13,7 +13,8 @@ import torch
 
 from ..analysis.cell_activity import cell_activity, plot_cell_activity
 
-_COLOURS = {"1997": "tab:red", "bptt": "tab:blue", "lstm": "tab:green", "elman": "tab:grey"}
+_COLOURS = {"1997": "tab:red", "rule": "tab:orange", "bptt": "tab:blue", "forget": "tab:purple", "lstm": "tab:green",
+            "elman": "tab:grey"}
 _CELL_SEED = 7  # the held-out sequence drawn for the cells' picture
 
 
