@@ -34,7 +34,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .runner import Evaluation, Experiment, Measuring, Run, measured_row
+from .runner import Experiment, Measuring, Run, measured_row
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,8 @@ class Problem:
     paper: str  # the paper's figure, as text: success rate and sequences
     paper_sequences: float | None  # the paper's mean training sequences to success, for the picture
     success: float | None = None  # the fraction of seeds the lstm1997 rows must solve (the issue's acceptance)
-    at_most: float | None = None  # the fraction of seeds the lstm1997 rows may solve at most (a limit: delayed XOR)
     quick_success: float | None = None  # what the quick rows must show
     quick_settings: tuple[str, ...] = ()  # task settings changed under --quick (shorter lags)
-    test: tuple[str, tuple[str, ...], str] | None = None  # (label, task settings, criterion): success is judged by
-    # the trained run on these settings (e.g. longer streams than it trained on), not by its own stopping rule
 
 
 BUDGET_MINUTES = 20  # a run's wall-time cap in the full battery, unless its plan says otherwise
@@ -209,7 +206,8 @@ PROBLEMS = (
     # §6, a limit: the strongly delayed XOR (no figure in the paper)
     Problem("delayed_xor", "Strongly delayed XOR (§6, a limit)", "delayed_xor", (), "accuracy >= 0.99",
             cells=4, block_size=2, options=f"{FEEDBACK}, input_bias = [-3.0, -6.0], {PAPER_INIT}",
-            plans={"bptt": _plan(3, 5_000, 32, every=250), "lstm": _plan(3, 5_000, 32, every=250)},
+            plans={"rule": _plan(3, 5_000, 32, every=250), "bptt": _plan(3, 5_000, 32, every=250),
+                   "lstm": _plan(3, 5_000, 32, every=250)},
             paper="not solved by the truncated algorithm (§6)", paper_sequences=None),
 )
 
@@ -236,8 +234,7 @@ def _runs() -> list[Run]:
                                 settings, _metric(problem), None, quick_target=(op, float(bound)) if quick else None,
                                 quick=(*problem.quick_settings, *(plan.quick or ()),
                                        f"train.max_minutes={QUICK_MINUTES}") if quick else (),
-                                directory=f"{problem.key}-{key}-s{seed}", in_quick=quick,
-                                evaluations=(Evaluation(problem.test[0], problem.test[1]),) if problem.test else ()))
+                                directory=f"{problem.key}-{key}-s{seed}", in_quick=quick))
     return runs
 
 
@@ -290,62 +287,54 @@ def measure(context: Measuring) -> list[dict]:
     sets one) and the sequences until success; the pictures."""
     from .lstm1997_pictures import plot_cells, plot_curves
 
-    by_dir = {Path(row["run_dir"]).name: row for row in context.rows if row.get("run_dir") and "evaluation" not in row}
-    tests = {(Path(row["run_dir"]).name, row["evaluation"]): row for row in context.rows if "evaluation" in row}
+    by_dir = {Path(row["run_dir"]).name: row for row in context.rows if row.get("run_dir")}
     rows = []
     for problem in PROBLEMS:
         met = _criterion(problem.criterion)
-        outcomes: dict[str, list[Outcome]] = {}
-        for key, plan in problem.plans.items():
-            if context.quick and plan.quick is None:
-                continue
-            found = []
-            for seed in range(1 if context.quick else plan.seeds):
-                row = by_dir.get(f"{problem.key}-{key}-s{seed}")
-                result = None if row is None or row["skipped"] else outcome(row["run_dir"], _metric(problem), met)
-                if result is not None and problem.test is not None:  # solved only if it passes the test too
-                    label, _, criterion = problem.test
-                    test = tests.get((f"{problem.key}-{key}-s{seed}", label))
-                    passed = test is not None and _criterion(criterion)(test["value"])
-                    result = Outcome(result.solved and passed, result.sequences if passed else None, result.curve)
-                if result is not None:
-                    found.append(result)
-            outcomes[key] = found
+        outcomes = {key: _outcomes(problem, key, plan, by_dir, met, quick=context.quick)
+                    for key, plan in problem.plans.items() if plan.quick is not None or not context.quick}
         pictures = []
         if any(outcomes.values()):
-            pictures.append(context.relative(plot_curves(problem, outcomes, context.picture(f"curves-{problem.key}"),
-                                                         METHODS)))
+            curves = plot_curves(problem, outcomes, context.picture(f"curves-{problem.key}"), METHODS)
+            pictures.append(context.relative(curves))
             solved_dir = _first_solved(problem, by_dir, met)
             if solved_dir is not None:
-                pictures.append(context.relative(plot_cells(problem, solved_dir,
-                                                            context.picture(f"cells-{problem.key}"))))
-        first = True
-        for key, found in outcomes.items():
-            method = METHODS[key]
-            solved = [o.sequences for o in found if o.solved]
-            rate = len(solved) / len(found) if found else None
-            target = None
-            if method.model == "lstm1997" and problem.success is not None:
-                target = (">=", problem.success)
-            elif method.model == "lstm1997" and problem.at_most is not None:
-                target = ("<=", problem.at_most)
-            quick_target = None
-            if method.model == "lstm1997" and problem.quick_success is not None:
-                quick_target = (">=", problem.quick_success)
-            rows.append(measured_row(
-                f"{problem.label}: {method.label}, solved", method.model, "fraction of seeds solved", rate,
-                quick=context.quick, task=problem.task, target=target, quick_target=quick_target,
-                settings=[f"{problem.label}: {problem.task} {' '.join(problem.task_settings)}, "
-                          f"{problem.cells} cells in blocks of {problem.block_size}; criterion {problem.criterion}"
-                          + (f", then {problem.test[2]} at {' '.join(problem.test[1])}" if problem.test else "")
-                          + f"; paper: {problem.paper}"] if first else (),
-                pictures=pictures if first else (), seeds=len(found), solved=len(solved),
-                median_sequences=statistics.median(solved) if solved else None,
-                min_sequences=min(solved) if solved else None, max_sequences=max(solved) if solved else None,
-                paper=problem.paper, method=key, problem=problem.key,
-                note=None if found else None, skipped=not found))
-            first = False
+                cells = plot_cells(problem, solved_dir, context.picture(f"cells-{problem.key}"))
+                pictures.append(context.relative(cells))
+        for index, (key, found) in enumerate(outcomes.items()):
+            rows.append(_row(problem, METHODS[key], found, quick=context.quick, first=index == 0,
+                             pictures=pictures if index == 0 else []))
     return rows
+
+
+def _outcomes(problem: Problem, key: str, plan: Plan, by_dir: dict, met, *, quick: bool) -> list[Outcome]:
+    """The runs of ``problem`` by method ``key`` that have run, read back (quick mode: seed 0 only)."""
+    found = []
+    for seed in range(1 if quick else plan.seeds):
+        row = by_dir.get(f"{problem.key}-{key}-s{seed}")
+        result = None if row is None or row["skipped"] else outcome(row["run_dir"], _metric(problem), met)
+        if result is not None:
+            found.append(result)
+    return found
+
+
+def _row(problem: Problem, method: Method, found: list[Outcome], *, quick: bool, first: bool,
+         pictures: list[str]) -> dict:
+    """One row of the table: the fraction of seeds solved, judged for lstm1997 by the issue's acceptance."""
+    solved = [o.sequences for o in found if o.solved]
+    judged = method.model == "lstm1997"
+    settings = [f"{problem.label}: {problem.task} {' '.join(problem.task_settings)}, {problem.cells} cells in blocks "
+                f"of {problem.block_size}; criterion {problem.criterion}; paper: {problem.paper}"] if first else []
+    return measured_row(
+        f"{problem.label}: {method.label}, solved", method.model, "fraction of seeds solved",
+        len(solved) / len(found) if found else None, quick=quick, task=problem.task,
+        target=(">=", problem.success) if judged and problem.success is not None else None,
+        quick_target=(">=", problem.quick_success) if judged and problem.quick_success is not None else None,
+        settings=settings, pictures=pictures, seeds=len(found), solved=len(solved),
+        median_sequences=statistics.median(solved) if solved else None,
+        min_sequences=min(solved) if solved else None, max_sequences=max(solved) if solved else None,
+        paper=problem.paper, method=method.key, problem=problem.key,
+        note=None if found else "no run of this method has finished yet", skipped=not found)
 
 
 def _first_solved(problem: Problem, by_dir: dict, met) -> Path | None:
