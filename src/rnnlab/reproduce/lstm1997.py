@@ -34,7 +34,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .runner import Experiment, Measuring, Run, measured_row
+from .runner import Evaluation, Experiment, Measuring, Run, measured_row
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ METHODS = {
                    ("train.algorithm=lstm_truncated", "train.optimizer=sgd", "train.clip=none")),
     "rule": Method("rule", "lstm1997, 1997 rule, Adam", "lstm1997", ("train.algorithm=lstm_truncated", "train.lr=0.01")),
     "bptt": Method("bptt", "lstm1997, BPTT, Adam", "lstm1997", ("train.lr=0.01",)),
+    "forget": Method("forget", "lstm1997 + forget gate, BPTT, Adam", "lstm1997", ("train.lr=0.01",),
+                     options="forget_gate = true"),
     "lstm": Method("lstm", "lstm (today's), BPTT, Adam", "lstm", ()),
     "elman": Method("elman", "elman_tanh, BPTT, Adam", "elman_tanh", ()),
 }
@@ -65,6 +67,7 @@ class Plan:
     settings: tuple[str, ...]
     seeds: int
     quick: tuple[str, ...] | None = None  # under --quick (seed 0 only), or None: not in quick mode
+    target: tuple[str, float] | None = None  # judges this method's fraction solved, instead of the problem's
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class Problem:
     success: float | None = None  # the fraction of seeds the lstm1997 rows must solve (the issue's acceptance)
     quick_success: float | None = None  # what the quick rows must show
     quick_settings: tuple[str, ...] = ()  # task settings changed under --quick (shorter lags)
+    test: tuple[str, tuple[str, ...], str] | None = None  # (label, task settings, criterion): a run counts as
+    # solved only if its final checkpoint also meets the criterion at these settings (e.g. longer streams)
 
 
 BUDGET_MINUTES = 20  # a run's wall-time cap in the full battery, unless its plan says otherwise
@@ -93,14 +98,15 @@ QUICK_MINUTES = 0.4
 
 
 def _plan(seeds: int, steps: int, batch: int, lr: float | None = None, *, every: int, minutes: float = BUDGET_MINUTES,
-          quick: tuple[str, ...] | None = None, eval_size: int | None = None) -> Plan:
+          quick: tuple[str, ...] | None = None, eval_size: int | None = None,
+          target: tuple[str, float] | None = None) -> Plan:
     settings = [f"train.steps={steps}", f"train.batch_size={batch}", f"train.max_minutes={minutes}",
                 f"train.eval_every={every}"]
     if lr is not None:
         settings.append(f"train.lr={lr}")
     if eval_size is not None:
         settings.append(f"train.eval_size={eval_size}")
-    return Plan(tuple(settings), seeds, quick)
+    return Plan(tuple(settings), seeds, quick, target)
 
 
 def _quick(steps: int, batch: int, every: int) -> tuple[str, ...]:
@@ -127,6 +133,16 @@ PROBLEMS = (
                    "elman": _plan(3, 10_000, 1, 0.01, every=1000)},
             paper="100% of 30 trials after 8,440 strings (3 blocks of 2, lr 0.5); Elman nets 0%",
             paper_sequences=8_440, success=0.9),
+    # Gers, Schmidhuber & Cummins (2000): embedded Reber strings in one stream, never reset; trained on streams of
+    # 100 strings, a solution must predict streams of 1,000 (their "good" solution: 1,000 strings without an error)
+    Problem("reber-continual", "Continual embedded Reber (Gers et al. 2000)", "reber",
+            ("task.continual=true", "task.strings_per_stream=100"), "accuracy >= 1.0", cells=32, block_size=2,
+            options="init_range = 0.2",
+            plans={"forget": _plan(5, 2_000, 32, every=50, eval_size=64, target=(">=", 0.8)),
+                   "bptt": _plan(3, 2_000, 32, every=50, eval_size=64, target=("<=", 0.2)),
+                   "lstm": _plan(3, 2_000, 32, every=50, eval_size=64)},
+            paper="with forget gates solved, without them not (Gers et al. 2000)", paper_sequences=None,
+            test=("streams of 1,000 strings", ("task.strings_per_stream=1000",), "strings_before_error >= 1000")),
     # Task 2a / 2b (§5.2, Table 2): p = 100; the paper's net is one cell with an input gate and no output gate
     Problem("2a", "Noise-free long lags, p = 100 (exp. 2a)", "long_lag",
             ("task.variant=a", "task.lag=100", "task.one_hot=true"), "accuracy >= 1.0",
@@ -234,7 +250,8 @@ def _runs() -> list[Run]:
                                 settings, _metric(problem), None, quick_target=(op, float(bound)) if quick else None,
                                 quick=(*problem.quick_settings, *(plan.quick or ()),
                                        f"train.max_minutes={QUICK_MINUTES}") if quick else (),
-                                directory=f"{problem.key}-{key}-s{seed}", in_quick=quick))
+                                directory=f"{problem.key}-{key}-s{seed}", in_quick=quick,
+                                evaluations=(Evaluation(problem.test[0], problem.test[1]),) if problem.test else ()))
     return runs
 
 
@@ -287,11 +304,12 @@ def measure(context: Measuring) -> list[dict]:
     sets one) and the sequences until success; the pictures."""
     from .lstm1997_pictures import plot_cells, plot_curves
 
-    by_dir = {Path(row["run_dir"]).name: row for row in context.rows if row.get("run_dir")}
+    by_dir = {Path(row["run_dir"]).name: row for row in context.rows if row.get("run_dir") and "evaluation" not in row}
+    tests = {(Path(row["run_dir"]).name, row["evaluation"]): row for row in context.rows if "evaluation" in row}
     rows = []
     for problem in PROBLEMS:
         met = _criterion(problem.criterion)
-        outcomes = {key: _outcomes(problem, key, plan, by_dir, met, quick=context.quick)
+        outcomes = {key: _outcomes(problem, key, plan, by_dir, tests, met, quick=context.quick)
                     for key, plan in problem.plans.items() if plan.quick is not None or not context.quick}
         pictures = []
         if any(outcomes.values()):
@@ -302,33 +320,43 @@ def measure(context: Measuring) -> list[dict]:
                 cells = plot_cells(problem, solved_dir, context.picture(f"cells-{problem.key}"))
                 pictures.append(context.relative(cells))
         for index, (key, found) in enumerate(outcomes.items()):
-            rows.append(_row(problem, METHODS[key], found, quick=context.quick, first=index == 0,
+            rows.append(_row(problem, METHODS[key], problem.plans[key], found, quick=context.quick, first=index == 0,
                              pictures=pictures if index == 0 else []))
     return rows
 
 
-def _outcomes(problem: Problem, key: str, plan: Plan, by_dir: dict, met, *, quick: bool) -> list[Outcome]:
-    """The runs of ``problem`` by method ``key`` that have run, read back (quick mode: seed 0 only)."""
+def _outcomes(problem: Problem, key: str, plan: Plan, by_dir: dict, tests: dict, met, *,
+              quick: bool) -> list[Outcome]:
+    """The runs of ``problem`` by method ``key`` that have run, read back (quick mode: seed 0 only); with a
+    ``test``, solved only if the run's test row meets its criterion too."""
     found = []
     for seed in range(1 if quick else plan.seeds):
-        row = by_dir.get(f"{problem.key}-{key}-s{seed}")
+        directory = f"{problem.key}-{key}-s{seed}"
+        row = by_dir.get(directory)
         result = None if row is None or row["skipped"] else outcome(row["run_dir"], _metric(problem), met)
+        if result is not None and problem.test is not None:
+            label, _, criterion = problem.test
+            test = tests.get((directory, label))
+            passed = test is not None and _criterion(criterion)(test["value"])
+            result = Outcome(result.solved and passed, result.sequences if passed else None, result.curve)
         if result is not None:
             found.append(result)
     return found
 
 
-def _row(problem: Problem, method: Method, found: list[Outcome], *, quick: bool, first: bool,
+def _row(problem: Problem, method: Method, plan: Plan, found: list[Outcome], *, quick: bool, first: bool,
          pictures: list[str]) -> dict:
     """One row of the table: the fraction of seeds solved, judged for lstm1997 by the issue's acceptance."""
     solved = [o.sequences for o in found if o.solved]
     judged = method.model == "lstm1997"
+    test = f", then {problem.test[2]} at {' '.join(problem.test[1])}" if problem.test else ""
     settings = [f"{problem.label}: {problem.task} {' '.join(problem.task_settings)}, {problem.cells} cells in blocks "
-                f"of {problem.block_size}; criterion {problem.criterion}; paper: {problem.paper}"] if first else []
+                f"of {problem.block_size}; criterion {problem.criterion}{test}; paper: {problem.paper}"] if first else []
+    target = plan.target or ((">=", problem.success) if judged and problem.success is not None else None)
     return measured_row(
         f"{problem.label}: {method.label}, solved", method.model, "fraction of seeds solved",
         len(solved) / len(found) if found else None, quick=quick, task=problem.task,
-        target=(">=", problem.success) if judged and problem.success is not None else None,
+        target=target,
         quick_target=(">=", problem.quick_success) if judged and problem.quick_success is not None else None,
         settings=settings, pictures=pictures, seeds=len(found), solved=len(solved),
         median_sequences=statistics.median(solved) if solved else None,
