@@ -65,9 +65,18 @@ from .registry import register
 class MarkedPairsTask(Task):
     """Two marked values among T..T + T//10 (value, marker) pairs, a real-valued target at the end: the
     generator, the checks, the loss and the metrics that the adding (Experiment 4) and the multiplication
-    problem (Experiment 5, ``multiplication``) share.  Subclasses give ``Config`` (with ``length``,
-    ``first_marker_window`` and ``tolerance``), ``value_range``, ``marked_first_value`` and ``target``.
+    problem (Experiment 5, ``multiplication``) share.  Subclasses give ``Config`` (a subclass of
+    ``MarkedPairsTask.Config`` whose docstring names their experiment), ``value_range``,
+    ``marked_first_value`` and ``target``.
     """
+
+    @dataclass
+    class Config:
+        """Settings shared by the marked-pairs problems; the defaults are the paper's (T = 100)."""
+
+        length: int = 100  # T, the minimal sequence length; lengths are drawn from T..T + T//10
+        first_marker_window: int = 10  # X1 marks one of the first this-many pairs
+        tolerance: float = 0.04  # a sequence counts as correct when |output − target| < tolerance
 
     value_range: ClassVar[tuple[float, float]]  # (low, high): every value is uniform in [low, high)
     marked_first_value: ClassVar[float]  # the value of the first pair when it is marked (by X1 or X2)
@@ -139,12 +148,8 @@ class AddingTask(MarkedPairsTask):
     """
 
     @dataclass
-    class Config:
+    class Config(MarkedPairsTask.Config):
         """Settings of the adding problem; the defaults are the paper's (Experiment 4, T = 100)."""
-
-        length: int = 100  # T, the minimal sequence length; lengths are drawn from T..T + T//10
-        first_marker_window: int = 10  # X1 marks one of the first this-many pairs
-        tolerance: float = 0.04  # a sequence counts as correct when |output − target| < tolerance
 
     name = "adding"
     recommended = {  # the paper's gates; its stopping rule in held-out form (section 5.4: all of 2,000 recent correct)

@@ -81,12 +81,8 @@ class MultiplicationTask(MarkedPairsTask):
     """
 
     @dataclass
-    class Config:
+    class Config(MarkedPairsTask.Config):
         """Settings of the multiplication problem; the defaults are the paper's (Experiment 5, T = 100)."""
-
-        length: int = 100  # T, the minimal sequence length; lengths are drawn from T..T + T//10
-        first_marker_window: int = 10  # X1 marks one of the first this-many pairs
-        tolerance: float = 0.04  # a sequence counts as correct when |output − target| < tolerance
 
     name = "multiplication"
     # The paper's second test in held-out form: fewer than n_seq = 13 of 2,000 sequences wrong (0.99375 lies
