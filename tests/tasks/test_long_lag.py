@@ -17,6 +17,8 @@ from rnnlab.models import SequenceTagger
 from rnnlab.tasks import Batch
 from rnnlab.tasks.long_lag import LongLagTask
 
+from training_loop import train_until
+
 
 def sample(batch_size=64, seed=0, **config) -> tuple[LongLagTask, Batch]:
     task = LongLagTask(LongLagTask.Config(**config))
@@ -283,22 +285,8 @@ def test_recommendations_follow_the_variant_and_the_lag():
 def train(task: LongLagTask, steps: int, **options) -> dict[str, float]:
     torch.manual_seed(0)
     model = SequenceTagger("lstm", None, 64, task.output_size, input_vocab=task.input_vocab, **options)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    generator = torch.Generator().manual_seed(1)
-    (held_out,) = task.eval_set(256, seed=0)
-    for step in range(1, steps + 1):
-        batch = task.sample(32, generator)
-        loss = task.loss(model(batch.inputs, batch.lengths)[0], batch)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        if step % 50 == 0:
-            with torch.no_grad():
-                got = task.metrics(model(held_out.inputs, held_out.lengths)[0], held_out)
-            if got["accuracy"] == 1.0:
-                break
-    return got
+    return train_until(task, model, lr=0.01, steps=steps, check_every=50, held_out=256,
+                       reached=lambda got: got["accuracy"] == 1.0)
 
 
 @pytest.mark.slow

@@ -15,6 +15,8 @@ from rnnlab.models import SequenceTagger
 from rnnlab.tasks import Batch
 from rnnlab.tasks.reber import ReberTask
 
+from training_loop import train_until
+
 SYMBOLS = "BTPSXVE"  # the one-hot order, written out independently of the module
 # The Reber grammar (the paper's Figure 3) as a transition table (node, symbol) -> node, written independently of
 # the module's edge list; "end" after the final E.
@@ -303,19 +305,6 @@ def test_an_lstm_learns_the_embedded_grammar():
     torch.manual_seed(0)
     task = ReberTask()
     model = SequenceTagger("lstm", 7, 32, 7)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    generator = torch.Generator().manual_seed(1)
-    (held_out,) = task.eval_set(256, seed=0)
-    for step in range(1, 1001):
-        batch = task.sample(32, generator)
-        loss = task.loss(model(batch.inputs, batch.lengths)[0], batch)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        if step % 100 == 0:
-            with torch.no_grad():
-                got = task.metrics(model(held_out.inputs, held_out.lengths)[0], held_out)
-            if got["accuracy"] == 1.0:
-                break
+    got = train_until(task, model, lr=0.01, steps=1000, check_every=100, held_out=256,
+                      reached=lambda got: got["accuracy"] == 1.0)
     assert got["accuracy"] == 1.0 and got["memory_accuracy"] == 1.0
