@@ -56,3 +56,24 @@ def check_marked_pairs(task, batch: Batch, *, values: tuple[float, float], marke
     columns = torch.arange(B)
     expected_target = target(value[p, columns], value[q, columns])  # (B,)
     torch.testing.assert_close(batch.targets.squeeze(1), expected_target, rtol=0, atol=1e-6)
+
+
+def docstring_example(module) -> tuple[Tensor, float]:
+    """The worked example of a marked-pairs task's module docstring: its (value, marker) rows as inputs (T, 1, 2)
+    and its target (the table and the target line are indented by exactly four spaces)."""
+    rows, target = {}, None
+    for line in module.__doc__.splitlines():
+        if not line.startswith("    ") or line.startswith("     "):
+            continue
+        name, _, rest = line.strip().partition(" ")
+        if name in ("value", "marker"):
+            rows[name] = [float(v.replace("−", "-")) for v in rest.split()]
+        elif name == "target":
+            target = float(line.rsplit("=", 1)[1])
+    return torch.tensor([rows["value"], rows["marker"]]).T.unsqueeze(1), target
+
+
+def hand_batch(targets) -> Batch:
+    """A batch of 12 steps of zeros with these targets (B,): for metrics on hand-made outputs."""
+    targets = torch.tensor(targets).unsqueeze(1)  # (B, 1)
+    return Batch(inputs=torch.zeros(12, len(targets), 2), targets=targets, lengths=None)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from marked_pairs import check_marked_pairs
+from marked_pairs import check_marked_pairs, docstring_example, hand_batch
 
 import rnnlab.tasks.adding
 from rnnlab.tasks import AddingTask, Batch
@@ -82,16 +82,7 @@ def test_same_seed_same_batch_and_different_seeds_differ():
 
 def test_the_docstrings_worked_example_follows_the_rules():
     """The table in the module docstring (T = 12) is a valid sample, and its target is right."""
-    rows = {}
-    for line in rnnlab.tasks.adding.__doc__.splitlines():
-        if not line.startswith("    ") or line.startswith("     "):
-            continue  # the table and the target are indented by exactly four spaces
-        name, _, rest = line.strip().partition(" ")
-        if name in ("value", "marker"):
-            rows[name] = [float(v.replace("−", "-")) for v in rest.split()]
-        elif name == "target":
-            target = float(line.rsplit("=", 1)[1])
-    inputs = torch.tensor([rows["value"], rows["marker"]]).T.unsqueeze(1)  # (13, 1, 2)
+    inputs, target = docstring_example(rnnlab.tasks.adding)
     values, markers = inputs[:, 0, 0], inputs[:, 0, 1]
     assert target == pytest.approx(0.5 + values[markers == 1].sum().item() / 4)
     check_rules(AddingTask(AddingTask.Config(length=12)),
@@ -99,11 +90,6 @@ def test_the_docstrings_worked_example_follows_the_rules():
 
 
 # ---- loss and metrics ---------------------------------------------------------------------------
-
-def hand_batch(targets):
-    targets = torch.tensor(targets).unsqueeze(1)  # (B, 1)
-    return Batch(inputs=torch.zeros(12, len(targets), 2), targets=targets, lengths=None)
-
 
 def test_metrics_on_a_hand_computed_table():
     """Errors 0.03, -0.05, 0 and 0.1: squared 0.0009, 0.0025, 0, 0.01; within 0.04: the 1st and 3rd."""
