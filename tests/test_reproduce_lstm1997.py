@@ -12,8 +12,8 @@ from rnnlab.reproduce import lstm1997, runner
 def test_registered_with_every_problem_of_the_paper():
     assert reproduce.get("lstm1997") is lstm1997.EXPERIMENT
     keys = [problem.key for problem in lstm1997.PROBLEMS]
-    assert keys == ["reber", "reber-continual", "2a", "2b", "2c-100", "2c-1000", "3a", "3b", "3c", "3a-1000", "adding-100",
-                    "adding-500", "adding-1000", "multiplication", "6a", "6b", "delayed_xor"]
+    assert keys == ["reber", "reber-continual", "2a", "2b", "2c-100", "2c-1000", "3a", "3b", "3c", "3a-1000",
+                    "adding-100", "adding-500", "adding-1000", "multiplication", "6a", "6b", "delayed_xor"]
     directories = [run.directory for run in lstm1997.EXPERIMENT.runs]
     assert len(set(directories)) == len(directories)
     # the acceptance: lstm1997 on the embedded Reber grammar in >= 90% of >= 10 seeds, a 1000-step lag in

@@ -1,9 +1,9 @@
 """Whole-sequence kernel of the 1997 LSTM (lstm1997.py) with a hand-written backward pass.
 
 For the cell without peepholes (the paper's network, with or without the gates' activations fed back
-as recurrent inputs, and Gers et al.'s forget gate), one autograd node for a whole layer and sequence.  With K blocks of S cells
-(H = K·S), net_t = a_t + W_hh h_{t−1}, a_t = W_ih x_t + b computed ahead for all steps (the
-caller's one product), and rows [in (K); forget (K), when present; out (K); cell (H)]:
+as recurrent inputs, and Gers et al.'s forget gate), one autograd node for a whole layer and sequence.
+With K blocks of S cells (H = K·S), net_t = a_t + W_hh h_{t−1}, a_t = W_ih x_t + b computed ahead for
+all steps (the caller's one product), and rows [in (K); forget (K), when present; out (K); cell (H)]:
 
     y^in, y^φ, y^out, σ_c = σ(net_t)                   every row through the logistic, in place
     g = 4σ_c − 2,  g′ = 4σ_c(1 − σ_c)                  the cell input squashed to [−2, 2]

@@ -59,5 +59,5 @@ def plot_cells(problem, run_dir: Path, path: Path) -> Path:
     length = None if batch.lengths is None else int(batch.lengths[0])
     with torch.no_grad():
         activity = cell_activity(model, batch.inputs[:, 0], length)
-    labels = list(getattr(task, "symbols_names", [])) or None
-    return plot_cell_activity(activity, path, title=f"{problem.label}: cells of {run_dir.name}", input_labels=labels)
+    quick = " (quick settings)" if run_dir.parent.name == "quick" else ""
+    return plot_cell_activity(activity, path, title=f"{problem.label}{quick}: cells of {run_dir.name}")

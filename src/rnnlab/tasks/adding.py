@@ -156,7 +156,8 @@ class AddingTask(MarkedPairsTask):
         "*": {"train.steps": 5000, "train.eval_size": 2000, "train.stop_when": "accuracy >= 0.99"},
         "lstm": {"model.options": {"forget_bias": 5.0, "input_bias": -3.0}},
         "lstm1997": {"model.hidden_size": 4, "train.lr": 0.01,  # Table 10's network (reproduce lstm1997)
-                     "model.options": {"block_size": 2, "gate_feedback": True, "input_bias": [-3.0, -6.0], "init_range": 0.1}},
+                     "model.options": {"block_size": 2, "gate_feedback": True, "input_bias": [-3.0, -6.0],
+                                       "init_range": 0.1}},
     }
     value_range = (-1.0, 1.0)
     marked_first_value = 0.0  # the paper's "we set X1 to zero": the first pair adds nothing

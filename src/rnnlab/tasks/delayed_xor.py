@@ -114,7 +114,8 @@ class DelayedXorTask(LogisticEndTask):
     recommended = {
         "*": {"train.steps": 5000, "train.eval_size": 2000, "train.stop_when": "accuracy >= 0.99"},
         "lstm1997": {"model.hidden_size": 4, "train.lr": 0.01,  # Table 10's network (reproduce lstm1997)
-                     "model.options": {"block_size": 2, "gate_feedback": True, "input_bias": [-3.0, -6.0], "init_range": 0.1}},
+                     "model.options": {"block_size": 2, "gate_feedback": True, "input_bias": [-3.0, -6.0],
+                                       "init_range": 0.1}},
     }
     input_size = 2  # (value, marker)
 

@@ -110,7 +110,8 @@ class TemporalOrderTask(ClassificationTask):
         "*": {"train.steps": 5000, "train.eval_size": 2000, "train.stop_when": "accuracy >= 0.99"},
         "lstm": {"model.options": {"forget_bias": 5.0, "input_bias": -3.0}},
         "lstm1997": {"model.hidden_size": 4, "train.lr": 0.01,  # Table 10's network (reproduce lstm1997)
-                     "model.options": {"block_size": 2, "gate_feedback": True, "input_bias": [-2.0, -4.0], "init_range": 0.1}},
+                     "model.options": {"block_size": 2, "gate_feedback": True, "input_bias": [-2.0, -4.0],
+                                       "init_range": 0.1}},
     }
     input_size = len(SYMBOLS)
     output_size = len(CLASSES)  # Task 6a's; an instance has 2^relevant

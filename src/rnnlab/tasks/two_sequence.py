@@ -215,7 +215,8 @@ class TwoSequenceTask(LogisticEndTask):
               "train.stop_when": "accuracy >= 1.0"},
         "lstm": {"model.options": {"forget_bias": 5.0}},
         "lstm1997": {"model.hidden_size": 3, "train.lr": 0.01,  # Table 10's network (reproduce lstm1997)
-                     "model.options": {"block_size": 1, "gate_feedback": True, "output_bias": [-2.0, -4.0, -6.0], "input_bias": [-1.0, -3.0, -5.0], "init_range": 0.1}},
+                     "model.options": {"block_size": 1, "gate_feedback": True, "output_bias": [-2.0, -4.0, -6.0],
+                                       "input_bias": [-1.0, -3.0, -5.0], "init_range": 0.1}},
     }
     input_size = 1
 
