@@ -240,3 +240,63 @@ def test_carry_state_is_refused_for_independent_sequences(tmp_path):
     with pytest.raises(TrainingError, match="train.carry_state carries the state from batch to batch of a stream; "
                                             "the sequences of SignOfSum are independent"):
         _trainer(tmp_path, carry_state=True)
+
+
+class _Structured(torch.nn.Module):
+    """A model that reads the batch's structure (here, a weight per sequence) and reports an auxiliary loss."""
+
+    reads_structure = True
+
+    def __init__(self):
+        super().__init__()
+        self.readout = torch.nn.Linear(1, 2)
+        self.seen = []
+
+    def forward(self, inputs, lengths=None, state=None, structure=None):
+        from typing import NamedTuple
+
+        class State(NamedTuple):
+            auxiliary_loss: torch.Tensor
+
+        self.seen.append(structure)
+        outputs = self.readout(inputs.sum(0) * structure.weights.unsqueeze(1))  # (B, 2)
+        return outputs, State(1000.0 * self.readout.weight.square().sum())
+
+
+class _Weights:
+    def __init__(self, weights):
+        self.weights = weights
+
+    def narrow(self, begin, end):
+        return _Weights(self.weights[begin:end])
+
+    def to(self, device):
+        return _Weights(self.weights.to(device))
+
+
+class _StructuredSignOfSum(SignOfSum):
+    def _make(self, batch_size, generator):
+        x = torch.randn(self.steps, batch_size, 1, generator=generator)
+        return TaskBatch(x, (x.sum(dim=(0, 2)) > 0).long(), None, structure=_Weights(torch.ones(batch_size)))
+
+
+def test_a_model_that_reads_structure_gets_it_and_its_auxiliary_loss_is_trained_on(tmp_path):
+    model = _Structured()
+    initial = model.readout.weight.abs().max().item()
+    trainer = Trainer(model, _StructuredSignOfSum(), TrainConfig(steps=20, batch_size=8, optimizer="sgd", lr=1e-4,
+                                                                   clip="none", eval_every=20, eval_size=16,
+                                                                   log_every=5),
+                      tmp_path, log=lambda _: None, progress_bar=False)
+    trainer.fit()
+    assert model.seen and all(isinstance(s, _Weights) for s in model.seen)
+    # the auxiliary loss (1000 |W|²) dominates: each SGD step shrinks the readout's weights by 20%
+    assert model.readout.weight.abs().max() < 0.05 * initial
+
+
+def test_a_batch_structure_is_narrowed_and_moved_with_the_batch():
+    batch = TaskBatch(torch.zeros(3, 4, 1), torch.zeros(4, dtype=torch.long), None,
+                      structure=_Weights(torch.arange(4.0)))
+    assert batch.narrow(1, 3).structure.weights.tolist() == [1.0, 2.0]
+    assert batch.to("cpu").structure.weights.tolist() == [0.0, 1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="structure"):
+        TaskBatch(torch.zeros(3, 4, 1), torch.zeros(3, 4), None, structure=_Weights(torch.ones(4))).steps(0, 1)

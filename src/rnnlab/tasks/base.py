@@ -56,24 +56,33 @@ class Batch:
     targets: Tensor  # by output_kind, see the table above
     lengths: Tensor | None  # (B,) int64 true input lengths, or None when every sequence has all T steps
     target_lengths: Tensor | None = None  # (B,) int64 tokens of each target with its EOS ("sequence", "generate")
+    # The sequences' structure, for models that read one (``reads_structure = True``, e.g. the recursive nets
+    # read the parse trees of ListOps); other models read the inputs alone.  Any object with ``narrow(begin,
+    # end)`` and ``to(device)``, e.g. trees.TreeBatch.
+    structure: Any = None
 
     def narrow(self, begin: int, end: int, output_kind: str = "last") -> Batch:
         """Sequences ``begin:end`` of the batch (a process's share under data parallelism)."""
         inputs = self.inputs[begin:end] if output_kind == "generate" else self.inputs[:, begin:end]
         targets = self.targets[begin:end] if output_kind == "last" else self.targets[:, begin:end]
         cut = lambda t: None if t is None else t[begin:end]  # noqa: E731
-        return Batch(inputs, targets, cut(self.lengths), cut(self.target_lengths))
+        structure = None if self.structure is None else self.structure.narrow(begin, end)
+        return Batch(inputs, targets, cut(self.lengths), cut(self.target_lengths), structure)
 
     def steps(self, begin: int, end: int) -> Batch:
         """Time steps ``begin:end`` of a batch whose inputs and targets are both per step (output kind
         "every", sequences of equal length): a chunk of truncated BPTT."""
         if self.lengths is not None:
             raise ValueError("a padded batch cannot be cut into chunks of time steps")
+        if self.structure is not None:
+            raise ValueError("a batch with a structure (e.g. parse trees) cannot be cut into chunks of time steps")
         return Batch(self.inputs[begin:end], self.targets[begin:end], None)
 
     def to(self, device: torch.device | str) -> Batch:
         """The same batch on ``device`` (the lengths stay where they are: packing wants them on the CPU)."""
-        return dataclasses.replace(self, inputs=self.inputs.to(device), targets=self.targets.to(device))
+        structure = None if self.structure is None else self.structure.to(device)
+        return dataclasses.replace(self, inputs=self.inputs.to(device), targets=self.targets.to(device),
+                                   structure=structure)
 
 
 class Task:

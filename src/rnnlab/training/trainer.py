@@ -3,7 +3,12 @@
 Contract with its collaborators (DESIGN.md: "the trainer never knows which task it runs"):
 
     model(inputs, lengths=, state=) -> (outputs, state)   e.g. models.SequenceClassifier, rnnlab.NTM
-                                                           (decoders also take targets=)
+                                                           (decoders also take targets=; a model whose
+                                                           ``reads_structure`` is true also takes the batch's
+                                                           structure=, e.g. parse trees)
+                                                           a returned state with an ``auxiliary_loss`` field
+                                                           (a scalar, e.g. the history compressor's own
+                                                           prediction losses) is trained on with the task's loss
     task.sample(batch_size, generator) -> Batch            training data, all randomness from the generator
                                                            (or a curriculum stage's task's, before its step)
     task.eval_set(size, seed) -> list[Batch]               a fixed held-out set
@@ -261,9 +266,18 @@ class Trainer:
         """The model on ``batch`` -> (outputs, final state).  Decoders (output kinds "sequence" and
         "generate") also get the targets: teacher forcing in training, their length in evaluation."""
         model = self.forward if train else self.model
+        structure = getattr(batch, "structure", None)
+        if structure is not None and getattr(self.model, "reads_structure", False):
+            return model(batch.inputs, lengths=batch.lengths, state=state, structure=structure)
         if self.kind in ("sequence", "generate"):
             return model(batch.inputs, lengths=batch.lengths, state=state, targets=batch.targets)
         return model(batch.inputs, lengths=batch.lengths, state=state)
+
+    def loss(self, outputs: Tensor, state, batch) -> Tensor:
+        """The task's loss of ``outputs``, plus the model's own ``state.auxiliary_loss`` where it has one."""
+        loss = self.task.loss(outputs, batch)
+        auxiliary = getattr(state, "auxiliary_loss", None)
+        return loss if auxiliary is None else loss + auxiliary
 
     def _update(self, loss: Tensor) -> tuple[float, float, bool]:
         """Apply the gradients now in ``.grad`` (clipped), unless the loss or the gradient is not finite, then

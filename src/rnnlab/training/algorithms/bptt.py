@@ -38,7 +38,7 @@ class BPTT(LearningAlgorithm):
                                 "(set train.tbptt to none)")
         if k is None or k >= steps or t.kind not in ("last", "every"):
             outputs, state = t.run(batch, state)
-            loss = t.task.loss(outputs, batch)
+            loss = t.loss(outputs, state, batch)
             loss.backward()  # under DDP the gradients are averaged over the ranks here
         elif t.kind == "last":
             last = ((steps - 1) // k) * k  # start of the final chunk, which the loss reads
@@ -46,7 +46,7 @@ class BPTT(LearningAlgorithm):
                 for start in range(0, last, k):
                     _, state = t.model(batch.inputs[start : start + k], state=state)
             outputs, state = t.forward(batch.inputs[last:], state=state)
-            loss = t.task.loss(outputs, batch)
+            loss = t.loss(outputs, state, batch)
             loss.backward()
         else:
             pieces, loss = [], 0.0
@@ -54,7 +54,7 @@ class BPTT(LearningAlgorithm):
                 chunk = batch.steps(start, start + k)
                 out, state = t.forward(chunk.inputs, state=state)
                 share = chunk.inputs.shape[0] / steps
-                chunk_loss = t.task.loss(out, chunk) * share
+                chunk_loss = t.loss(out, state, chunk) * share
                 chunk_loss.backward()
                 loss = loss + chunk_loss.detach()
                 pieces.append(out.detach())
