@@ -182,6 +182,21 @@ def test_narrow_equals_batching_the_slice():
     assert_same_batch(batch.narrow(2, 12).narrow(3, 7), batch_trees(trees[5:9]))
 
 
+@pytest.mark.parametrize("cell_name", CELLS)
+def test_a_batch_of_leaves_alone_is_one_cell_call(cell_name):
+    torch.manual_seed(0)
+    cell = create(cell_name, 3, 3).double()
+    trees = [ids("( ( 1 2 ) ( 3 4 ) )"), ids("5"), ids("6")]
+    batch = batch_trees(trees).narrow(1, 3)
+    assert (batch.depth, batch.num_nodes, batch.arities, batch.level_offsets) == (0, 2, (), (0, 2))
+    assert_same_batch(batch, batch_trees(trees[1:]))
+    vectors = table(3).detach()
+    state = evaluate_levels(cell, vectors[batch.leaf_tokens()], batch)
+    want = reference_in_batch_order(cell, trees[1:], vectors, batch)
+    for got, expected in zip(fields(state), want):
+        assert torch.allclose(got, expected, atol=1e-12)
+
+
 def test_to_moves_the_tensors_and_keeps_the_schedule():
     batch = batch_trees(mixed_trees("tree_lstm"))
     moved = batch.to("cpu")

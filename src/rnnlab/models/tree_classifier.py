@@ -90,12 +90,12 @@ class TreeClassifier(nn.Module):
         """``forward`` computed node by node by plain recursion (``rnnlab.trees.reference``); trees with int
         token ids.  ``literal`` as in ``evaluate_nodes``: the paper's equations term by term, or the cell's
         batched entries on one node at a time."""
-        weight = self.embedding.weight
+        rows = self.embedding.weight.unbind(0)  # a view a token; one backward node for them all, not one a leaf
 
         def embed(token: int) -> Tensor:  # (1, E)
             if isinstance(token, bool) or not isinstance(token, int) or not 1 <= token < self.vocab_size:
                 raise ValueError(f"TreeClassifier: token ids must lie in [1, {self.vocab_size}); got {token!r}")
-            return weight[token : token + 1]
+            return rows[token].unsqueeze(0)
 
         states = evaluate_nodes(self.cell, trees, embed, literal=literal)
         h = torch.cat([self.cell.hidden(s)[-1:] for s in states])  # (B, H): each tree's root is its last node

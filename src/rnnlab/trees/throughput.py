@@ -1,10 +1,12 @@
 """Throughput of level batching against the node-by-node loop, in trees (sequences) per second.
 
-One training step's work, forward and backward, of a ``TreeClassifier`` on the same
-batch of random ListOps-sized trees two ways:
+One training step's work, forward and backward, of a tree classifier (token
+embedding, tree cell, linear readout of the roots: what ``models.TreeClassifier``
+computes, built here from this package alone) on the same batch of random
+ListOps-sized trees two ways:
 
-    level batching   ``TreeClassifier.forward`` on ``batch_trees(trees)``: d + 1 cell calls
-    node loop        ``TreeClassifier.reference_forward``: one cell call per node, by plain recursion
+    level batching   ``evaluate_levels`` on ``batch_trees(trees)``: d + 1 cell calls
+    node loop        ``reference.evaluate_nodes``: one cell call per node, by plain recursion
                      (``literal=False``: the cell's own fused products on one node at a time, the
                      fairest node-by-node loop; ``literal=True`` times the term-by-term reference)
 
@@ -21,10 +23,13 @@ import statistics
 import time
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
-from .batching import batch_trees
+from .batching import batch_trees, evaluate_levels
+from .cells import create
 from .generate import random_trees
+from .reference import evaluate_nodes
 
 
 def measure_throughput(*, cell: str = "tree_lstm", batch_size: int = 64, hidden_size: int = 128,
@@ -41,8 +46,6 @@ def measure_throughput(*, cell: str = "tree_lstm", batch_size: int = 64, hidden_
 
     Defaults: ListOps-sized binary trees, 25–50 leaves (49–99 nodes), height at most 10, H = 128.
     """
-    from ..models.tree_classifier import TreeClassifier  # models sit above trees: imported when used
-
     if repeats < 1:
         raise ValueError(f"measure_throughput: repeats must be >= 1; got {repeats}")
     generator = torch.Generator().manual_seed(seed)
@@ -51,23 +54,28 @@ def measure_throughput(*, cell: str = "tree_lstm", batch_size: int = 64, hidden_
                          vocab_size=vocab_size, max_children=max_children, max_height=max_height)
     targets = torch.randint(output_size, (batch_size,), generator=generator)
     torch.manual_seed(seed)
-    model = TreeClassifier(vocab_size, hidden_size, output_size, cell=cell, embedding_size=embedding_size)
+    width = hidden_size if embedding_size is None else embedding_size
+    embedding = nn.Embedding(vocab_size, width)
+    tree_cell = create(cell, width, hidden_size)
+    readout = nn.Linear(hidden_size, output_size)
 
     start = time.perf_counter()
     batch = batch_trees(trees)
     batching_seconds = time.perf_counter() - start
 
     def level_step() -> None:
-        logits, _ = model(None, structure=batch)
+        state = evaluate_levels(tree_cell, embedding(batch.leaf_tokens()), batch)
+        logits = readout(tree_cell.hidden(state)[batch.roots])  # (B, O)
         F.cross_entropy(logits, targets).backward()
 
     def node_step() -> None:
-        logits, _ = model.reference_forward(trees, literal=literal)
+        rows = embedding.weight.unbind(0)  # a view a token; one backward node for them all, not one a leaf
+        states = evaluate_nodes(tree_cell, trees, lambda t: rows[t].unsqueeze(0), literal=literal)  # (1, E) a leaf
+        logits = readout(torch.cat([tree_cell.hidden(s)[-1:] for s in states]))  # (B, O): the roots, last
         F.cross_entropy(logits, targets).backward()
 
     level_seconds = _best_time(level_step, repeats)
     node_seconds = _best_time(node_step, repeats)
-    model.zero_grad(set_to_none=True)
     return {
         "cell": cell,
         "batch_size": batch_size,
