@@ -20,11 +20,12 @@ def _run_module(*args: str) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
-def test_models_lists_every_cell_and_the_ntm_with_a_description():
+def test_models_lists_every_cell_and_the_whole_models_with_a_description():
     result = _run_module("models")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == [*rnnlab.cells.available(), "ntm"]
+    assert [line.split()[0] for line in lines] == [*rnnlab.cells.available(), "ntm", "tree_rnn", "tree_lstm",
+                                                   "child_sum_tree_lstm", "history_compressor"]
     assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
 
 

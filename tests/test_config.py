@@ -224,8 +224,9 @@ def test_bad_list_and_union_values(override, message):
     assert _error(task="text", overrides=[override]) == message
 
 
-def test_unknown_model_lists_the_cells_and_the_ntm():
-    names = ", ".join([*rnnlab.cells.available(), "ntm"])
+def test_unknown_model_lists_the_cells_and_the_whole_models():
+    names = ", ".join([*rnnlab.cells.available(), "ntm", "tree_rnn", "tree_lstm", "child_sum_tree_lstm",
+                       "history_compressor"])
     assert _error(model="lstmm") == f'model.name must be one of {names}; got "lstmm"'
 
 

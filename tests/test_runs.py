@@ -70,6 +70,10 @@ def test_tensorboard_flag_writes_event_files_and_is_kept_on_resume(tmp_path):
     (["train", "copy", "--set", "train.curriculum=[{until=5, task={bits=4}}]"],
      "rnnlab train: error: train.curriculum[0].task changes the task's input_size from 9 to 5; a stage may "
      "change only what the model does not depend on (lengths, counts)"),
+    (["train", "adding", "--model", "tree_lstm"],
+     "rnnlab train: error: model tree_lstm reads parse trees; task adding has none (tree tasks: listops, "),
+    (["train", "listops", "--model", "tree_rnn", "--set", "task.form=nary"],
+     "rnnlab train: error: model tree_rnn combines two children a node; task listops's trees have more"),
 ])
 def test_errors_are_one_line_exit_2_and_write_nothing(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
@@ -187,3 +191,18 @@ def test_a_curriculum_run_records_its_stages_and_resumes_into_the_next(tmp_path)
     assert saved == [{"until": 3, "task": {"length": 12}}, {"until": 5, "task": {"length": 15}}]
     assert cli.main(["train", "adding", "--out", str(run), "--resume", "--set", "train.steps=7"]) == 0
     assert json.loads((run / "summary.json").read_text())["step"] == 7
+
+
+@pytest.mark.parametrize("model, form", [("tree_lstm", "left"), ("child_sum_tree_lstm", "nary"), ("lstm", "left")])
+def test_a_tree_task_trains_a_recursive_net_or_a_sequence_baseline_on_the_same_examples(tmp_path, capsys, model,
+                                                                                        form):
+    tiny = ["--set", "model.hidden_size=8", "--set", "task.max_depth=3", "--set", f"task.form={form}",
+            "--set", "train.eval_every=2", "--set", "train.eval_size=20", "--set", "train.batch_size=4"]
+    run = tmp_path / "run"
+    assert cli.main(["train", "listops", "--model", model, "--steps", "2", "--out", str(run), *tiny]) == 0
+    assert cli.main(["train", "listops", "--model", model, "--steps", "4", "--out", str(run), *tiny, "--resume"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["step"] == 4 and 0.0 <= summary["accuracy"] <= 1.0
+    capsys.readouterr()
+    assert cli.main(["eval", str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(summary["accuracy"])

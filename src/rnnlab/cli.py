@@ -50,9 +50,9 @@ def _listing(names: list[str], describe) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from .config import MEMORY_MODELS, model_names
+    from .config import WHOLE_MODELS, model_names
 
-    return _listing(model_names(), lambda name: MEMORY_MODELS.get(name) or cells.describe(name))
+    return _listing(model_names(), lambda name: WHOLE_MODELS.get(name) or cells.describe(name))
 
 
 def _tasks(args: argparse.Namespace) -> int:

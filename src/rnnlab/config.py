@@ -93,26 +93,36 @@ def one_line(text) -> str:
 
 
 def model_names() -> list[str]:
-    """Every name ``model.name`` takes: the registered cells, then the memory-augmented models."""
+    """Every name ``model.name`` takes: the registered cells, then the whole models."""
     from . import cells
-    return [*cells.available(), *MEMORY_MODELS]
+    return [*cells.available(), *WHOLE_MODELS]
 
 
-MEMORY_MODELS = {  # name -> one-line description (rnnlab models)
+# Models that are not a cell inside a topology: each is built whole (runs.build_model) from the task's sizes,
+# model.hidden_size and model.options.  name -> one-line description (rnnlab models)
+WHOLE_MODELS = {
     "ntm": "Neural Turing Machine, Graves, Wayne & Danihelka (2014): controller + memory, read and write heads",
+    "tree_rnn": "Recursive network over a parse tree, Socher et al. (2011): h = tanh(W [h_left; h_right] + b)",
+    "tree_lstm": "Binary N-ary Tree-LSTM, Tai, Socher & Manning (2015): a forget gate per child",
+    "child_sum_tree_lstm": "Child-Sum Tree-LSTM, Tai, Socher & Manning (2015): any number of children",
+    "history_compressor": "Neural history compressor, Schmidhuber (1992): a stack of predictors, each passing up "
+                          "only the inputs it failed to predict",
 }
+TREE_MODELS = ("tree_rnn", "tree_lstm", "child_sum_tree_lstm")  # read the batch's parse trees (Batch.structure)
 
 
 # ---- the sections -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The recurrent network: a registered cell (``rnnlab.cells.available()``), stacked; or ``ntm``,
-    the Neural Turing Machine, whose controller has ``hidden_size`` units in ``num_layers`` layers
-    and whose other settings go in ``options`` (controller, memory_slots, memory_width, read_heads,
-    write_heads, shift_range, memory_init, clip_controller, gradient_clip)."""
+    """The recurrent network: a registered cell (``rnnlab.cells.available()``), stacked; or a whole model
+    (``WHOLE_MODELS``): ``ntm``, the Neural Turing Machine, whose controller has ``hidden_size`` units in
+    ``num_layers`` layers and whose other settings go in ``options`` (controller, memory_slots, memory_width,
+    read_heads, write_heads, shift_range, memory_init, clip_controller, gradient_clip); the recursive nets
+    ``tree_rnn``, ``tree_lstm``, ``child_sum_tree_lstm`` (``hidden_size`` units, ``embedding_size``); the
+    ``history_compressor`` (its levels' cell, number and threshold in ``options``)."""
 
-    name: str = "lstm"  # a cell name of rnnlab.cells.available(), or ntm
+    name: str = "lstm"  # a cell name of rnnlab.cells.available(), or a whole model of WHOLE_MODELS
     hidden_size: int = 128  # H_out: units per layer and direction
     num_layers: int = 1  # stacked recurrent layers
     dropout: float = 0.0  # dropout on the outputs of every layer but the last, as torch.nn.LSTM; in [0, 1)

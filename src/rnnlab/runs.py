@@ -30,8 +30,8 @@ from torch import nn
 
 from . import tasks
 from .analysis import cell_activity, monitor
-from .config import (ConfigError, RunConfig, apply_overrides, collect_settings, curriculum_task_configs,
-                     explain_config, format_override, format_value, one_line)
+from .config import (TREE_MODELS, ConfigError, RunConfig, apply_overrides, collect_settings,
+                     curriculum_task_configs, explain_config, format_override, format_value, one_line)
 from .memory import NTM
 from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceGenerator, SequenceTagger
 from .training import checkpoint as ckpt
@@ -105,6 +105,12 @@ def build_model(config: RunConfig, task) -> nn.Module:
     try:
         if m.name == "ntm":
             model = _ntm(config, task)
+        elif m.name in TREE_MODELS:
+            model = _tree(config, task)
+        elif m.name == "history_compressor":
+            from .models.history_compressor import HistoryCompressor
+            model = HistoryCompressor(task.input_size, task.output_size, hidden_size=m.hidden_size,
+                                      input_vocab=task.input_vocab, **m.options)
         elif kind == "last":
             model = SequenceClassifier(m.name, task.input_size, m.hidden_size, task.output_size,
                                        bidirectional=m.bidirectional, pooling=m.pooling, **tokens, **common)
@@ -141,6 +147,22 @@ def _ntm(config: RunConfig, task) -> nn.Module:
                           f"needs output kind {task.output_kind!r}{' with token inputs' if task.input_vocab else ''}")
     return NTM(task.input_size, task.output_size, controller_size=m.hidden_size, controller_layers=m.num_layers,
                **m.options)
+
+
+def _tree(config: RunConfig, task) -> nn.Module:
+    """A recursive network (model.name: tree_rnn, tree_lstm, child_sum_tree_lstm) over the parse trees of a task
+    whose batches carry them (Batch.structure, e.g. listops), its roots read out as the sequence's class."""
+    from .models.tree_classifier import TreeClassifier
+
+    m = config.model
+    if task.output_kind != "last" or task.input_vocab is None or not getattr(task, "has_trees", False):
+        raise ConfigError(f"model {m.name} reads parse trees; task {config.task} has none (tree tasks: listops, "
+                          f"expression_trees)")
+    if m.name != "child_sum_tree_lstm" and not task.binary_trees:
+        raise ConfigError(f"model {m.name} combines two children a node; task {config.task}'s trees have more with "
+                          f"these settings (use child_sum_tree_lstm, or binary trees: e.g. task.form=\"left\")")
+    return TreeClassifier(task.input_vocab, m.hidden_size, task.output_size, cell=m.name,
+                          embedding_size=m.embedding_size, **m.options)
 
 
 def resolve_device(name: str) -> torch.device:

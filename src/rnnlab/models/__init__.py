@@ -5,6 +5,7 @@
     SequenceGenerator    1→N   generator.py         a token sequence from one vector
     Seq2Seq              N→M   seq2seq.py           encoder-decoder, a token sequence from a sequence
     LanguageModel        N→N   language_model.py    next-token logits; generate() samples text
+    TreeClassifier       tree  tree_classifier.py   a recursive net over a parse tree, its root read out
 
 The task protocol (``rnnlab.tasks.base``) says which topology each task needs.
 """
@@ -14,5 +15,6 @@ from .generator import SequenceGenerator
 from .language_model import LanguageModel
 from .seq2seq import Seq2Seq
 from .tagger import SequenceTagger
+from .tree_classifier import TreeClassifier
 
-__all__ = ["SequenceClassifier", "SequenceTagger", "SequenceGenerator", "Seq2Seq", "LanguageModel"]
+__all__ = ["SequenceClassifier", "SequenceTagger", "SequenceGenerator", "Seq2Seq", "LanguageModel", "TreeClassifier"]

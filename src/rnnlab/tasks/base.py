@@ -97,6 +97,7 @@ class Task:
     input_vocab: int | None = None  # inputs are token ids below this when set (the model embeds them)
     language_model: ClassVar[bool] = False  # "every" task whose model is a LanguageModel (rnnlab sample)
     stream: ClassVar[bool] = False  # serves consecutive pieces of parallel streams (``stream_batch``)
+    has_trees: ClassVar[bool] = False  # batches carry parse trees (Batch.structure, trees.TreeBatch): tree models
     main_metric: ClassVar[str]  # e.g. "mse" or "accuracy"
     main_metric_goal: ClassVar[str]  # "min" or "max"
     input_size: int  # I: features per step

@@ -431,6 +431,11 @@ class ListOpsTask(TreeTask):
             (1, c.max_depth, c.max_length)
         return f"of depth {low} to {high}" + ("" if length is None else f" and at most {length} tokens")
 
+    @property
+    def binary_trees(self) -> bool:
+        """The "left" form is binary; the "nary" form has a node per list (child_sum_tree_lstm only)."""
+        return self.config.form == "left"
+
     def validate(self, config: Config) -> None:
         name = self.name
         for field in ("path", "test_path"):

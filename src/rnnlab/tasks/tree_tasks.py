@@ -89,6 +89,11 @@ class TreeTask(ClassificationTask):
     output_size = 10
     has_trees = True  # batches carry the expressions' trees (Batch.structure): the tree models can read them
 
+    @property
+    def binary_trees(self) -> bool:
+        """Whether every inner node of this task's trees has two children (the binary cells need it)."""
+        return True
+
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         if "TOKENS" in cls.__dict__:  # the vocabulary is fixed: input_vocab and the ids are class attributes
