@@ -271,7 +271,9 @@ class _Weights:
         return _Weights(self.weights[begin:end])
 
     def to(self, device):
-        return _Weights(self.weights.to(device))
+        moved = _Weights(self.weights.to(device))
+        moved.device = torch.device(device)
+        return moved
 
 
 class _StructuredSignOfSum(SignOfSum):
@@ -289,6 +291,7 @@ def test_a_model_that_reads_structure_gets_it_and_its_auxiliary_loss_is_trained_
                       tmp_path, log=lambda _: None, progress_bar=False)
     trainer.fit()
     assert model.seen and all(isinstance(s, _Weights) for s in model.seen)
+    assert all(s.device == torch.device("cpu") for s in model.seen)  # moved to the model's device
     # the auxiliary loss (1000 |W|²) dominates: each SGD step shrinks the readout's weights by 20%
     assert model.readout.weight.abs().max() < 0.05 * initial
 

@@ -253,14 +253,16 @@ class Trainer:
 
     # ---- one step ------------------------------------------------------------------------------
     def _prepare(self, batch):
-        """The batch on the model's device, floating tensors in its dtype (a float64 model, float64 data);
-        the lengths stay on the CPU (packing wants them there)."""
+        """The batch on the model's device, floating tensors in its dtype (a float64 model, float64 data), its
+        structure (parse trees) too; the lengths stay on the CPU (packing wants them there)."""
         weight = next(self.model.parameters())
 
         def move(t: Tensor) -> Tensor:  # token ids and class indices keep their integer dtype
             return t.to(weight.device, weight.dtype if t.is_floating_point() else None)
 
-        return replace(batch, inputs=move(batch.inputs), targets=move(batch.targets))
+        moved = replace(batch, inputs=move(batch.inputs), targets=move(batch.targets))
+        structure = getattr(batch, "structure", None)
+        return moved if structure is None else replace(moved, structure=structure.to(weight.device))
 
     def run(self, batch, state=None, *, train: bool = True):
         """The model on ``batch`` -> (outputs, final state).  Decoders (output kinds "sequence" and
