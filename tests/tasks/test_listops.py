@@ -304,7 +304,8 @@ def test_class_attributes_and_defaults():
     assert ListOpsTask.Config() == ListOpsTask.Config(
         path="", test_path="", form="left", nesting_probability=0.25, max_arguments=5, max_depth=19, max_length=50,
         distinct_expressions=100_000, test_min_depth=1, test_max_depth=None, test_max_length=None)
-    assert ListOpsTask.recommendations("lstm", {}) == {}
+    assert ListOpsTask.recommendations("lstm", {}) == {"train.batch_size": 64, "train.steps": 10_000,
+                                                       "train.eval_size": 2_000}
 
 
 # ---- the published files --------------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ class ExpressionTreesTask(TreeTask):
 
     name = "expression_trees"
     TOKENS = TOKENS
-    recommended = {}  # the lead sets them after the reproduction (issue 14)
+    recommended = {"*": {"train.batch_size": 64, "train.steps": 4_000, "train.eval_size": 2_000}}  # as listops
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__(config)
