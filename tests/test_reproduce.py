@@ -176,6 +176,25 @@ def test_a_longer_budget_continues_the_run(tmp_path, monkeypatch, capsys):
     assert result["steps"] == 3 and [r["step"] for r in records] == [1, 2, 3]
 
 
+def test_a_longer_budget_leaves_a_run_that_stopped_at_its_target_as_it_is(tmp_path, monkeypatch, capsys):
+    _only(monkeypatch, long_time_lags, "adding, Elman (tanh)")
+    _no_quick_targets(monkeypatch, long_time_lags)
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "long_time_lags", "--quick", "--steps", "2", "--out", str(out)]) == 0
+    [result] = _results(out, "long_time_lags")
+    summary_file = Path(result["run_dir"]) / "summary.json"
+    summary = json.loads(summary_file.read_text())
+    summary_file.write_text(json.dumps({**summary, "stopped": "target"}))  # as if its stop_when had been met
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a run that stopped at its target was trained on")
+
+    monkeypatch.setattr(runs, "train", no_training)
+    assert cli.main(["reproduce", "long_time_lags", "--quick", "--steps", "3", "--out", str(out)]) == 0
+    [again] = _results(out, "long_time_lags")
+    assert again["steps"] == 2 and "finished before" in capsys.readouterr().err
+
+
 def test_a_run_directory_with_other_settings_is_an_error_not_overwritten(tmp_path, monkeypatch, capsys):
     _only(monkeypatch, long_time_lags, "adding, Elman (tanh)")
     _no_quick_targets(monkeypatch, long_time_lags)

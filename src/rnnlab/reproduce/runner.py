@@ -404,7 +404,7 @@ def _train_or_reuse(runs, config, run_dir: Path, log) -> tuple[dict, bool]:
         key = differ[0]
         raise runs.RunError(f"{run_dir} holds a run with other settings ({key} = {saved.get(key)!r}, not "
                             f"{wanted.get(key)!r}); remove it or give another --out")
-    summary = _finished(run_dir, config) if saved == wanted else None
+    summary = _finished(run_dir, config)  # a longer budget leaves a run that stopped at its target finished
     if summary is not None:
         return summary, True
     return runs.train(config, run_dir, resume=True, log=log), False
