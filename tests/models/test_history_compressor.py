@@ -306,16 +306,17 @@ def test_bad_inputs_are_refused_with_a_message():
 
 
 # ---- learning through the trainer ----------------------------------------------------------------------
-def _train(task, build, *, steps, lr, hidden=16, cell="elman_tanh", seed=0, batch_size=32, eval_size=500):
-    """Train a model on ``task`` through the Trainer (evaluation every 10 steps, stop at 99%); returns it."""
+def _train(task, build, *, steps, lr, hidden=16, cell="elman_tanh", seed=0, batch_size=32, eval_size=500,
+           stop_when="accuracy >= 0.99", **options):
+    """Train a model on ``task`` through the Trainer (evaluation every 10 steps, by default stopping at 99%)."""
     torch.manual_seed(seed)
     if build is HistoryCompressor:
         model = HistoryCompressor(task.input_size, task.output_size, hidden_size=hidden, input_vocab=task.input_vocab,
-                                  cell=cell, levels=2, threshold=0.9)
+                                  cell=cell, levels=2, threshold=0.9, **options)
     else:
         model = SequenceTagger(cell, None, hidden, task.output_size, input_vocab=task.input_vocab)
     settings = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, eval_every=10, eval_size=eval_size,
-                           checkpoint_every=10_000, log_every=10, seed=seed, stop_when="accuracy >= 0.99")
+                           checkpoint_every=10_000, log_every=10, seed=seed, stop_when=stop_when)
     with tempfile.TemporaryDirectory() as directory:
         Trainer(model, task, settings, directory, log=lambda _: None, progress_bar=False).fit()
     return model
@@ -343,3 +344,15 @@ def test_the_compressor_solves_the_20_step_lag_where_a_single_elman_net_does_not
     assert compressor.compression_ratios(task.sample(32, torch.Generator().manual_seed(3)).inputs)[0] > 15
     elman = _train(task, SequenceTagger, **budget)  # the same budget: 400 steps of 8 sequences of 10 blocks
     assert _fresh_accuracy(task, elman) < 0.6  # chance is 0.5
+
+
+@pytest.mark.slow
+def test_the_collapsed_automatiser_alone_learns_the_20_step_lag():
+    task = ChunkLagTask()
+    model = _train(task, HistoryCompressor, steps=300, lr=0.01, hidden=32, batch_size=8, stop_when=None,
+                   collapsed=True)
+    model.eval()
+    with torch.no_grad():
+        (batch,) = task.eval_set(500, seed=12345)
+        alone = model(batch.inputs)[1].automatiser_outputs  # A's own answers: the head on its guess of C's state
+    assert task.metrics(alone, batch)["accuracy"] >= 0.99  # an Elman cell across 20 steps, taught by the chunker
