@@ -33,7 +33,8 @@ from .analysis import cell_activity, monitor, tree_view
 from .config import (TREE_MODELS, ConfigError, RunConfig, apply_overrides, collect_settings,
                      curriculum_task_configs, explain_config, format_override, format_value, one_line)
 from .memory import NTM
-from .models import LanguageModel, Seq2Seq, SequenceClassifier, SequenceGenerator, SequenceTagger
+from .models import (HistoryCompressor, LanguageModel, Seq2Seq, SequenceClassifier, SequenceGenerator,
+                     SequenceTagger)
 from .training import checkpoint as ckpt
 from .training import distributed, tensorboard
 from .training.errors import Interrupted, writing
@@ -108,7 +109,6 @@ def build_model(config: RunConfig, task) -> nn.Module:
         elif m.name in TREE_MODELS:
             model = _tree(config, task)
         elif m.name == "history_compressor":
-            from .models.history_compressor import HistoryCompressor
             model = HistoryCompressor(task.input_size, task.output_size, hidden_size=m.hidden_size,
                                       input_vocab=task.input_vocab, **m.options)
         elif kind == "last":
