@@ -356,3 +356,32 @@ def test_the_collapsed_automatiser_alone_learns_the_20_step_lag():
         (batch,) = task.eval_set(500, seed=12345)
         alone = model(batch.inputs)[1].automatiser_outputs  # A's own answers: the head on its guess of C's state
     assert task.metrics(alone, batch)["accuracy"] >= 0.99  # an Elman cell across 20 steps, taught by the chunker
+
+
+# ---- level 0's predictions (the compressor pictures' surprise) -----------------------------------------------
+def test_input_predictions_are_level_0s_step_by_step_predictions_and_give_its_misses():
+    model = _model(input_vocab=3, threshold=0.4)
+    x = torch.randint(0, 3, (20, 3), generator=torch.Generator().manual_seed(5))
+    lengths = torch.tensor([20, 13, 7])
+    scores = model.input_predictions(x, lengths)  # (T, B, V)
+    level = model.levels[0]
+    for b, n in enumerate(lengths.tolist()):  # one step at a time, as compress runs level 0
+        state, y = level.cell.initial_state(1), torch.zeros(1, 8)
+        for t in range(n):
+            torch.testing.assert_close(scores[t, b], level.predict(y)[0][0], atol=1e-6, rtol=1e-5)
+            y, state = level.step(x[t, b:b + 1], None, state)
+        assert bool((scores[n:, b] == 0).all())  # zeros at padded steps
+    _, state = model(x, lengths)
+    real = torch.arange(20).unsqueeze(1) < lengths
+    assert torch.equal(~level.hits(scores, None, x, None, model.threshold) & real, state.events[0])
+
+
+def test_input_predictions_of_real_valued_inputs_run_the_closed_loop():
+    torch.manual_seed(0)
+    model = HistoryCompressor(3, 2, hidden_size=8, levels=2, threshold=0.6)
+    x = torch.randn(15, 2, 3, generator=torch.Generator().manual_seed(6)) * 0.5
+    predictions = model.input_predictions(x)  # (T, B, I)
+    _, state = model(x)
+    missed = ~model.levels[0].hits(predictions, None, x, None, model.threshold)
+    assert predictions.shape == (15, 2, 3) and 0 < int(missed.sum()) < 30
+    assert torch.equal(missed, state.events[0])

@@ -274,6 +274,19 @@ class HistoryCompressor(nn.Module):
             real = torch.arange(T, device=x.device).unsqueeze(1) < lengths.to(x.device)  # (T, B)
         return real
 
+    @torch.no_grad()
+    def input_predictions(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Level 0's prediction of every input step, computed as ``forward`` computes it: (T, B, V) logits of
+        the symbol (token inputs; p^0_t = their softmax) or (T, B, I) values (real-valued inputs, closed loop);
+        zeros at padded steps.  ``self.levels[0].hits`` on them gives the steps level 0 predicted."""
+        real = self._check_input(x, lengths)  # (T, B)
+        level = self.levels[0]
+        if level.tokens:
+            scores, _ = level.predict(previous_outputs(level.run(x, None)))  # (T, B, V)
+        else:
+            _, scores, _ = self._closed_loop(level, x, real)  # (T, B, I)
+        return scores.masked_fill(~real.unsqueeze(2), 0.0)
+
     def compress(self, sequence: Tensor):
         """The elements every level receives for one sequence (T,) ids or (T, I) floats: ``history_codec``."""
         from .history_codec import compress
