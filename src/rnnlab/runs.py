@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from . import tasks
-from .analysis import cell_activity, monitor, tree_view
+from .analysis import cell_activity, compressor_view, monitor, tree_view
 from .config import (TREE_MODELS, ConfigError, RunConfig, apply_overrides, collect_settings,
                      curriculum_task_configs, explain_config, format_override, format_value, one_line)
 from .memory import NTM
@@ -315,7 +315,8 @@ def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callabl
 
     With ``plots``, also the task's and the model's pictures of the first held-out batch (where they
     have them, e.g. the NTM's weightings; the gradient flow; an lstm1997's cells at work, analysis/cell_activity.py;
-    a tree model's prediction at every node and its node states, analysis/tree_view.py)
+    a tree model's prediction at every node and its node states, analysis/tree_view.py; a history compressor's
+    surprise and events, analysis/compressor_view.py)
     in ``eval_plots_directory(run_dir, overrides)``, created
     when there is something to draw; nothing else in the run directory is touched."""
     run_dir = Path(run_dir)
@@ -327,6 +328,8 @@ def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callabl
         pictures.append(cell_activity.draw_cell_activity)
     if plots and tree_view.supports(model, task) is None:  # a tree model's prediction at each node, its node states
         pictures += [partial(tree_view.predictions_picture, task=task), partial(tree_view.states_picture, task=task)]
+    if plots and compressor_view.supports(model) is None:  # a history compressor's surprise and each level's events
+        pictures.append(partial(compressor_view.events_picture, task=task))
     trainer = Trainer(model, task, config.train, run_dir, log=log, pictures=pictures)
     load_checkpoint(trainer, checkpoint)
     summary = trainer.summary(trainer.evaluate())
