@@ -274,14 +274,19 @@ def train(config: RunConfig, run_dir: str | Path, *, resume: bool = False,
 
 
 def _analyses(config: RunConfig, model: nn.Module, task) -> dict:
-    """The trainer's monitors and pictures of ``train.gradient_flow`` (rnnlab.analysis.monitor): the
-    figures at each evaluation, the picture at the end; a model or task it cannot measure is a ConfigError."""
-    if not config.train.gradient_flow:
-        return {}
-    reason = monitor.supports(model, task)
-    if reason:
-        raise ConfigError(f"train.gradient_flow cannot be measured: {reason}")
-    return {"monitors": [monitor.GradientFlowMonitor(task)], "pictures": [partial(monitor.draw_gradient_flow, task=task)]}
+    """The trainer's monitors and pictures: those of ``train.gradient_flow`` (rnnlab.analysis.monitor: the
+    figures at each evaluation, the picture at the end; a model or task it cannot measure is a ConfigError), and a
+    history compressor's compression ratio per level at each evaluation (analysis/compressor_view.py)."""
+    monitors, pictures = [], []
+    if compressor_view.supports(model) is None:
+        monitors.append(compressor_view.compression_monitor)
+    if config.train.gradient_flow:
+        reason = monitor.supports(model, task)
+        if reason:
+            raise ConfigError(f"train.gradient_flow cannot be measured: {reason}")
+        monitors.append(monitor.GradientFlowMonitor(task))
+        pictures.append(partial(monitor.draw_gradient_flow, task=task))
+    return {"monitors": monitors, "pictures": pictures} if monitors else {}
 
 
 def load_checkpoint(trainer: Trainer, which: str | int = "latest") -> int:

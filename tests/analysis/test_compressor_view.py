@@ -289,3 +289,21 @@ def test_rnnlab_eval_plots_draws_the_compressor_events_of_a_compressor_run(tmp_p
     directory = runs.eval_plots_directory(run)
     assert sorted(p.name for p in directory.iterdir()) == ["compressor_events.png"]
     assert (directory / "compressor_events.png").read_bytes()[:8] == PNG
+
+
+def test_a_compressor_run_logs_its_compression_ratio_at_every_evaluation(tmp_path):
+    import json
+
+    from rnnlab import cli
+
+    run = tmp_path / "run"
+    assert cli.main(["train", "chunk_lag", "--model", "history_compressor", "--steps", "20", "--set",
+                     "train.eval_size=50", "--set", "train.stop_when=none", "--out", str(run)]) == 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evaluated = [r for r in records if "eval_accuracy" in r]
+    assert evaluated and all("compression_ratio_level_1" in r for r in evaluated)
+    assert all(1.0 <= r["compression_ratio_level_1"] <= 210.0 for r in evaluated)  # 210 steps a sequence
+    plain = tmp_path / "plain"
+    assert cli.main(["train", "chunk_lag", "--model", "elman_tanh", "--steps", "10", "--set", "train.eval_size=50",
+                     "--out", str(plain)]) == 0
+    assert "compression_ratio_level_1" not in (plain / "metrics.jsonl").read_text()

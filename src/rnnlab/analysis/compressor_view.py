@@ -208,6 +208,15 @@ def compressor_numbers(model: nn.Module, batch, *, task=None) -> CompressorNumbe
                              labels=int(labelled.sum()), right=right)
 
 
+def compression_monitor(model: nn.Module, batch) -> dict[str, float]:
+    """A trainer monitor (logged at every evaluation): per level k >= 1 of the held-out batch, the input steps over
+    the elements level k received, ``compression_ratio_level_k`` (no element: the whole batch's steps)."""
+    with torch.no_grad():
+        numbers = compressor_numbers(model, batch)
+    return {f"compression_ratio_level_{k}": float(ratio if ratio != float("inf") else numbers.steps)
+            for k, ratio in enumerate(numbers.ratios, start=1)}
+
+
 # ---- the picture --------------------------------------------------------------------------------------------------
 
 def shown_steps(trace: CompressorTrace, max_steps: int = MAX_STEPS) -> int:
