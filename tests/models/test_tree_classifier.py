@@ -34,7 +34,8 @@ def test_equals_the_node_by_node_forward(cell, literal):
     results = []
     for run in (lambda: model(None, structure=batch_trees(trees)),
                 lambda: model.reference_forward(trees, literal=literal)):
-        logits, h = run()
+        logits, state = run()
+        h = state.h
         grads = torch.autograd.grad(F.cross_entropy(logits, targets), list(model.parameters()))
         results.append((logits, h, grads))
     (logits, h, grads), (ref_logits, ref_h, ref_grads) = results
@@ -52,9 +53,9 @@ def test_node_outputs_read_out_every_node(cell):
     batch = batch_trees(trees)
     logits, h = model.node_outputs(batch)
     assert logits.shape == (batch.num_nodes, 3) and h.shape == (batch.num_nodes, 6)
-    root_logits, root_h = model(None, structure=batch)
+    root_logits, state = model(None, structure=batch)
     assert torch.allclose(logits[batch.roots], root_logits, atol=1e-12)
-    assert torch.allclose(h[batch.roots], root_h, atol=1e-12)
+    assert torch.allclose(h[batch.roots], state.h, atol=1e-12) and state.auxiliary_loss is None
     # a leaf's row is its token's: the same token gives the same row wherever it is
     leaves = batch.leaf_tokens()
     first = leaves[0].item()
@@ -178,3 +179,28 @@ def test_learns_the_parity_of_random_trees(cell, per_node, goal):
         logits, _ = model(None, structure=batch_trees(fresh))
     accuracy = (logits.argmax(1) == torch.tensor([t.label for t in fresh])).float().mean().item()
     assert accuracy >= goal, f"{cell}: parity accuracy {accuracy:.3f} on fresh trees"
+
+
+def test_node_labels_train_the_labelled_inner_nodes_but_the_roots():
+    torch.manual_seed(0)
+    model = TreeClassifier(VOCAB, 6, 3, cell="tree_lstm", node_labels=0.5).double()
+    labelled = [Tree(children=(Tree(children=(Tree(1), Tree(2)), label=2), Tree(3)), label=1),  # one inner label
+                Tree(children=(Tree(1, label=0), Tree(children=(Tree(2), Tree(3)), label=1)), label=2)]
+    batch = batch_trees(labelled)
+    logits, h = model.node_outputs(batch)
+    inner = (batch.arity > 0) & (batch.labels >= 0)
+    inner[batch.roots] = False
+    assert int(inner.sum()) == 2  # the two labelled inner nodes that are not roots; the leaf's label is left out
+    expected = 0.5 * F.cross_entropy(logits[inner], batch.labels[inner])
+    _, state = model(None, structure=batch)
+    assert torch.allclose(state.auxiliary_loss, expected, atol=1e-12)
+    state.auxiliary_loss.backward()
+    assert model.readout.weight.grad.abs().sum() > 0
+    unlabelled = batch_trees([Tree(children=(Tree(1), Tree(2)), label=1)])
+    assert float(model(None, structure=unlabelled)[1].auxiliary_loss) == 0.0
+
+
+@pytest.mark.parametrize("value", [-1.0, "1", True, float("nan")])
+def test_node_labels_must_be_a_weight(value):
+    with pytest.raises(ValueError, match=r"^TreeClassifier: node_labels must be a number >= 0"):
+        TreeClassifier(VOCAB, 6, 3, node_labels=value)

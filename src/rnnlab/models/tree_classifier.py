@@ -15,14 +15,21 @@ Per-node labels: every node's state is computed anyway, so ``node_outputs`` read
 out every node with the same readout for one more product, (N, H) × (H, O): the
 supervision of the Stanford Sentiment Treebank (a label at every phrase, Tai et al.
 §5.1) or of ListOps' subexpression values, scored against ``TreeBatch.labels``
-(-1 where a node has none, e.g. ``cross_entropy(..., ignore_index=-1)``).
+(-1 where a node has none, e.g. ``cross_entropy(..., ignore_index=-1)``).  With
+``node_labels`` = λ > 0 the model trains on them too: ``forward`` returns, beside the
+roots' logits, a ``TreeState`` whose ``auxiliary_loss`` is λ times the mean cross-entropy
+of every labelled inner node but the roots (whose label is the task's target), which the
+trainer adds to the task's loss (``rnnlab train listops --model tree_lstm --set
+'model.options={node_labels=1.0}'``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..cells.base import check_size
@@ -32,8 +39,15 @@ from ..trees.reference import evaluate_nodes
 from ..trees.tree import Tree
 
 
+class TreeState(NamedTuple):
+    """What ``TreeClassifier.forward`` returns beside the logits."""
+
+    h: Tensor  # (B, H) the roots' hidden states
+    auxiliary_loss: Tensor | None = None  # with node_labels > 0: λ × the inner nodes' mean cross-entropy
+
+
 class TreeClassifier(nn.Module):
-    """A batch of trees (``structure``, a ``TreeBatch``) -> (logits at the roots (B, O), roots' h (B, H)).
+    """A batch of trees (``structure``, a ``TreeBatch``) -> (logits at the roots (B, O), ``TreeState``).
 
     Args:
         vocab_size: V, token ids lie in [1, V) (0 is padding, never a real token).
@@ -42,6 +56,7 @@ class TreeClassifier(nn.Module):
         cell: "tree_rnn", "tree_lstm" (binary N-ary Tree-LSTM) or "child_sum_tree_lstm".
         embedding_size: E, width of the token embedding; hidden_size when None (tree_rnn needs E = H:
             its leaves' states are their tokens' vectors).
+        node_labels: λ >= 0, the weight of the inner nodes' labels in training (0: the roots' alone).
         **cell_options: passed to the cell (``bias=False``).
 
     ``forward(inputs, lengths=None, state=None, *, structure)``: ``inputs`` (the flat token
@@ -53,8 +68,12 @@ class TreeClassifier(nn.Module):
     reads_structure = True
 
     def __init__(self, vocab_size: int, hidden_size: int, output_size: int, *, cell: str = "tree_lstm",
-                 embedding_size: int | None = None, **cell_options) -> None:
+                 embedding_size: int | None = None, node_labels: float = 0.0, **cell_options) -> None:
         super().__init__()
+        if isinstance(node_labels, bool) or not isinstance(node_labels, (int, float)) or not node_labels >= 0:
+            raise ValueError(f"TreeClassifier: node_labels must be a number >= 0 (the weight of the inner nodes' "
+                             f"labels); got {node_labels!r}")
+        self.node_labels = float(node_labels)
         check_size("vocab_size", vocab_size)
         check_size("hidden_size", hidden_size)
         check_size("output_size", output_size)
@@ -69,10 +88,19 @@ class TreeClassifier(nn.Module):
         self.cell = tree_cells.create(cell, size, hidden_size, **cell_options)
         self.readout = nn.Linear(hidden_size, output_size)
 
-    def forward(self, inputs=None, lengths=None, state=None, *, structure: TreeBatch) -> tuple[Tensor, Tensor]:
+    def forward(self, inputs=None, lengths=None, state=None, *, structure: TreeBatch) -> tuple[Tensor, TreeState]:
         self._check(inputs, state, structure)
-        h = self.cell.hidden(self.encode(structure))[structure.roots]  # (B, H)
-        return self.readout(h), h
+        nodes = self.cell.hidden(self.encode(structure))  # (N, H)
+        h = nodes[structure.roots]  # (B, H)
+        if not self.node_labels:
+            return self.readout(h), TreeState(h)
+        inner = structure.labels.clone()  # (N,)
+        inner[structure.arity == 0] = -1  # leaves: their label is their token
+        inner[structure.roots] = -1  # roots: the task's target, scored by the task's loss
+        if not bool((inner >= 0).any()):
+            return self.readout(h), TreeState(h, nodes.sum() * 0.0)
+        loss = F.cross_entropy(self.readout(nodes), inner, ignore_index=-1)
+        return self.readout(h), TreeState(h, self.node_labels * loss)
 
     def encode(self, structure: TreeBatch):
         """Every node's state, level by level, (N, H) per field in the batch's node order."""
@@ -86,7 +114,7 @@ class TreeClassifier(nn.Module):
         h = self.cell.hidden(self.encode(structure))  # (N, H)
         return self.readout(h), h
 
-    def reference_forward(self, trees: Sequence[Tree], *, literal: bool = True) -> tuple[Tensor, Tensor]:
+    def reference_forward(self, trees: Sequence[Tree], *, literal: bool = True) -> tuple[Tensor, TreeState]:
         """``forward`` computed node by node by plain recursion (``rnnlab.trees.reference``); trees with int
         token ids.  ``literal`` as in ``evaluate_nodes``: the paper's equations term by term, or the cell's
         batched entries on one node at a time."""
@@ -99,7 +127,7 @@ class TreeClassifier(nn.Module):
 
         states = evaluate_nodes(self.cell, trees, embed, literal=literal)
         h = torch.cat([self.cell.hidden(s)[-1:] for s in states])  # (B, H): each tree's root is its last node
-        return self.readout(h), h
+        return self.readout(h), TreeState(h)
 
     def _check(self, inputs, state, structure) -> None:
         if not isinstance(structure, TreeBatch):
@@ -117,4 +145,4 @@ class TreeClassifier(nn.Module):
                              f"got a leaf with id {high}")
 
     def extra_repr(self) -> str:
-        return f"cell={self.cell.name!r}"
+        return f"cell={self.cell.name!r}" + (f", node_labels={self.node_labels}" if self.node_labels else "")
