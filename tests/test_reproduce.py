@@ -544,3 +544,20 @@ def test_evaluations_are_checked_when_declared():
     with pytest.raises(ValueError, match="evaluation labels must differ"):
         dataclasses.replace(run, evaluations=[Evaluation("a", ["task.max_length=9"]), Evaluation("a", [])])
     assert Evaluation("a", ["task.max_length=9"]).settings(quick=True) == ["task.max_length=9"]  # no quick: the same
+
+
+def test_an_evaluation_may_read_another_metric_than_its_run(tmp_path, monkeypatch, capsys):
+    _only(monkeypatch, long_time_lags, "adding, Elman (tanh)")
+    _no_quick_targets(monkeypatch, long_time_lags)
+    [run] = long_time_lags.EXPERIMENT.runs
+    evaluations = (Evaluation("longer", ["task.length=40"], metric="accuracy"),
+                   Evaluation("nothing", ["task.length=40"], metric="bits_per_char"))
+    monkeypatch.setattr(long_time_lags, "EXPERIMENT", dataclasses.replace(
+        long_time_lags.EXPERIMENT, runs=[dataclasses.replace(run, evaluations=evaluations)]))
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "long_time_lags", "--quick", "--steps", "2", "--out", str(out)]) == 1
+    results = {r["run"]: r for r in _results(out, "long_time_lags")}
+    longer, nothing = results["adding, Elman (tanh) at longer"], results["adding, Elman (tanh) at nothing"]
+    assert longer["metric"] == "accuracy" and 0.0 <= longer["value"] <= 1.0
+    assert results["adding, Elman (tanh)"]["metric"] == "mse"
+    assert nothing["value"] is None and nothing["note"].startswith("error: the evaluation gives no bits_per_char")

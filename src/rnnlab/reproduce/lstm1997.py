@@ -255,7 +255,8 @@ def _runs() -> list[Run]:
                                 quick=(*problem.quick_settings, *(plan.quick or ()),
                                        f"train.max_minutes={QUICK_MINUTES}") if quick else (),
                                 directory=f"{problem.key}-{key}-s{seed}", in_quick=quick,
-                                evaluations=(Evaluation(problem.test[0], problem.test[1]),) if problem.test else ()))
+                                evaluations=(Evaluation(problem.test[0], problem.test[1],
+                                                        metric=problem.test[2].split()[0]),) if problem.test else ()))
     return runs
 
 

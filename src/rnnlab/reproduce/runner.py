@@ -76,8 +76,8 @@ class Evaluation:
     """A generalisation test of a run: its final checkpoint scored at other task settings,
     ``rnnlab eval RUN_DIR --set OVERRIDES --plots`` (the held-out set of the run's size and seed).
 
-    ``overrides`` are ``task.*`` settings; ``target`` is ``(op, value)`` on the run's metric, or
-    None (reported only).  ``quick``, when given, are the overrides used instead of ``overrides``
+    ``overrides`` are ``task.*`` settings; ``metric`` the figure read (default: the run's metric);
+    ``target`` is ``(op, value)`` on it, or None (reported only).  ``quick``, when given, are the overrides used instead of ``overrides``
     under --quick (whose runs train on shorter sequences), ``quick_label`` the label then, and
     ``quick_target`` what judges the evaluation then (None: reported).
     """
@@ -88,6 +88,7 @@ class Evaluation:
     quick: tuple[str, ...] | None = None  # overrides under --quick (instead of overrides); None: the same
     quick_label: str = ""  # the label under --quick; default: label
     quick_target: tuple[str, float] | None = None  # judges the evaluation under --quick; None: reported
+    metric: str = ""  # the metric the evaluation reads and judges; default: the run's
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", tuple(self.overrides))
@@ -313,7 +314,9 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
     for evaluation in run.evaluations:
         label = evaluation.name(quick=quick)
         overrides = evaluation.settings(quick=quick)
-        row = {**parent, "run": f"{run.name} at {label}", "value": None, "target": _listed(evaluation.target),
+        metric = evaluation.metric or run.metric
+        row = {**parent, "run": f"{run.name} at {label}", "metric": metric, "value": None,
+               "target": _listed(evaluation.target),
                "quick_target": _listed(evaluation.quick_target), "met": None, "note": None,
                "settings": evaluation.settings(quick=False),
                "quick_changes": _evaluation_changes(run, evaluation) if quick else [], "pictures": [],
@@ -335,11 +338,15 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
             row["note"] = f"error: {one_line(error)}"
             log(f"{name}: {row['note']}")
             continue
-        value = summary[run.metric]
+        if metric not in summary:
+            row["note"] = f"error: the evaluation gives no {metric} (it gives {', '.join(sorted(summary))})"
+            log(f"{name}: {row['note']}")
+            continue
+        value = summary[metric]
         plots = runs.eval_plots_directory(run_dir, overrides)
         row.update(value=value, met=evaluation.met(value, quick=quick),
                    pictures=[path.relative_to(folder).as_posix() for path in sorted(plots.glob("*.png"))])
-        log(f"{name} ({' '.join(overrides)}): {run.metric} {value:.4g}{_target(evaluation, quick)}")
+        log(f"{name} ({' '.join(overrides)}): {metric} {value:.4g}{_target(evaluation, quick)}")
     return rows
 
 
