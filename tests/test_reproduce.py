@@ -536,7 +536,8 @@ def test_a_run_may_leave_its_evaluations_out_of_quick_mode(tmp_path, monkeypatch
 
 
 def test_evaluations_are_checked_when_declared():
-    with pytest.raises(ValueError, match="evaluation longer: overrides must be task.\\* settings; got 'train.lr=1'"):
+    with pytest.raises(ValueError, match=r"evaluation longer: overrides must be task\.\* settings \(or "
+                                         r"train\.eval_size, the held-out set's size\); got 'train.lr=1'"):
         Evaluation("longer", ["train.lr=1"])
     with pytest.raises(ValueError, match="target operator must be one of"):
         Evaluation("longer", ["task.max_length=9"], ("==", 1))

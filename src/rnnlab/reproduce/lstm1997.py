@@ -137,7 +137,10 @@ PROBLEMS = (
             paper="100% of 30 trials after 8,440 strings (3 blocks of 2, lr 0.5); Elman nets 0%",
             paper_sequences=8_440, success=0.9),
     # Gers, Schmidhuber & Cummins (2000): embedded Reber strings in one stream, never reset; trained on streams of
-    # 100 strings, a solution must predict streams of 1,000 (their "good" solution: 1,000 strings without an error)
+    # 100 strings, tested on 16 held-out streams of 10,000 (120,000 steps), where a network without forget gates
+    # breaks down as its cell states grow: measured (seed 0 of each), without them no stream of 10,000 right (4,486
+    # strings before the first error on average), with them 14 of 16; on streams of 1,000 both were nearly right
+    # (61 and 63 of 64), which does not tell them apart.  Solved: at least half the long streams without an error
     Problem("reber-continual", "Continual embedded Reber (Gers et al. 2000)", "reber",
             ("task.continual=true", "task.strings_per_stream=100"), "accuracy >= 1.0", cells=32, block_size=2,
             options="init_range = 0.2",
@@ -145,7 +148,8 @@ PROBLEMS = (
                    "bptt": _plan(3, 2_000, 32, every=50, eval_size=64, target=("<=", 0.2)),
                    "lstm": _plan(3, 2_000, 32, every=50, eval_size=64)},
             paper="with forget gates solved, without them not (Gers et al. 2000)", paper_sequences=None,
-            test=("streams of 1,000 strings", ("task.strings_per_stream=1000",), "strings_before_error >= 1000")),
+            test=("streams of 10,000 strings", ("task.strings_per_stream=10000", "train.eval_size=16"),
+                  "stream_accuracy >= 0.5")),
     # Task 2a / 2b (§5.2, Table 2): p = 100; the paper's net is one cell with an input gate and no output gate
     Problem("2a", "Noise-free long lags, p = 100 (exp. 2a)", "long_lag",
             ("task.variant=a", "task.lag=100", "task.one_hot=true"), "accuracy >= 1.0",

@@ -76,7 +76,8 @@ class Evaluation:
     """A generalisation test of a run: its final checkpoint scored at other task settings,
     ``rnnlab eval RUN_DIR --set OVERRIDES --plots`` (the held-out set of the run's size and seed).
 
-    ``overrides`` are ``task.*`` settings; ``metric`` the figure read (default: the run's metric);
+    ``overrides`` are ``task.*`` settings (and ``train.eval_size``, the held-out set's size: long streams
+    may need fewer); ``metric`` the figure read (default: the run's metric);
     ``target`` is ``(op, value)`` on it, or None (reported only).  ``quick``, when given, are the overrides used instead of ``overrides``
     under --quick (whose runs train on shorter sequences), ``quick_label`` the label then, and
     ``quick_target`` what judges the evaluation then (None: reported).
@@ -97,8 +98,9 @@ class Evaluation:
         if not self.quick_label:
             object.__setattr__(self, "quick_label", self.label)
         for text in (*self.overrides, *(self.quick or ())):
-            if not text.startswith("task."):
-                raise ValueError(f"evaluation {self.label}: overrides must be task.* settings; got {text!r}")
+            if not (text.startswith("task.") or text.startswith("train.eval_size=")):
+                raise ValueError(f"evaluation {self.label}: overrides must be task.* settings (or train.eval_size, "
+                                 f"the held-out set's size); got {text!r}")
         object.__setattr__(self, "target", _check_target(f"evaluation {self.label}", self.target))
         object.__setattr__(self, "quick_target", _check_target(f"evaluation {self.label}", self.quick_target))
 
