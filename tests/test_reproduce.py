@@ -562,3 +562,23 @@ def test_an_evaluation_may_read_another_metric_than_its_run(tmp_path, monkeypatc
     assert longer["metric"] == "accuracy" and 0.0 <= longer["value"] <= 1.0
     assert results["adding, Elman (tanh)"]["metric"] == "mse"
     assert nothing["value"] is None and nothing["note"].startswith("error: the evaluation gives no bits_per_char")
+
+
+def test_a_second_run_reads_the_evaluations_of_finished_runs_back(tmp_path, monkeypatch, capsys):
+    _only(monkeypatch, ntm, "copy, LSTM")
+    out = tmp_path / "out"
+    cli.main(["reproduce", "ntm", "--quick", "--steps", "2", "--out", str(out)])
+    first = {r["run"]: r for r in _results(out, "ntm")}
+
+    def no_evaluation(*args, **kwargs):
+        raise AssertionError("a finished run's evaluation was scored again")
+
+    monkeypatch.setattr(runs, "evaluate", no_evaluation)
+    cli.main(["reproduce", "ntm", "--quick", "--steps", "2", "--out", str(out)])
+    again = {r["run"]: r for r in _results(out, "ntm")}
+    longer = again["copy, LSTM at length 10"]
+    assert longer["value"] == first["copy, LSTM at length 10"]["value"] and longer["pictures"]
+    monkeypatch.undo()
+    _only(monkeypatch, ntm, "copy, LSTM")
+    cli.main(["reproduce", "ntm", "--quick", "--steps", "3", "--out", str(out)])  # trained on: scored again
+    assert {r["run"]: r for r in _results(out, "ntm")}["copy, LSTM at length 10"]["steps"] == 3

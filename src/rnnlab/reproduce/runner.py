@@ -334,12 +334,16 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
         if row["note"]:
             log(f"{name}: {'skipped, ' if row['skipped'] else ''}{row['note']}")
             continue
-        try:
-            summary = runs.evaluate(run_dir, overrides, log=log, plots=True)
-        except (ConfigError, DataError, runs.RunError) as error:
-            row["note"] = f"error: {one_line(error)}"
-            log(f"{name}: {row['note']}")
-            continue
+        cache = runs.eval_plots_directory(run_dir, overrides) / EVALUATION_FILE
+        summary = _cached_evaluation(cache, parent["steps"])
+        if summary is None:
+            try:
+                summary = runs.evaluate(run_dir, overrides, log=log, plots=True)
+            except (ConfigError, DataError, runs.RunError) as error:
+                row["note"] = f"error: {one_line(error)}"
+                log(f"{name}: {row['note']}")
+                continue
+            _cache_evaluation(cache, parent["steps"], summary)
         if metric not in summary:
             row["note"] = f"error: the evaluation gives no {metric} (it gives {', '.join(sorted(summary))})"
             log(f"{name}: {row['note']}")
@@ -350,6 +354,26 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
                    pictures=[path.relative_to(folder).as_posix() for path in sorted(plots.glob("*.png"))])
         log(f"{name} ({' '.join(overrides)}): {metric} {value:.4g}{_target(evaluation, quick)}")
     return rows
+
+
+EVALUATION_FILE = "evaluation.json"  # beside an evaluation's pictures: its figures and the step they scored
+
+
+def _cached_evaluation(path: Path, step) -> dict | None:
+    """The figures of an evaluation made before of the same checkpoint (the run's final ``step``), else None:
+    a battery run again (after an interruption) does not score every finished run's tests again."""
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return cached.get("summary") if isinstance(cached, dict) and cached.get("step") == step else None
+
+
+def _cache_evaluation(path: Path, step, summary: dict) -> None:
+    from ..training import checkpoint as ckpt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ckpt.write_text_atomically(path, json.dumps({"step": step, "summary": summary}, indent=1) + "\n")
 
 
 def measured_row(name: str, model: str, metric: str, value: float | None, *, quick: bool, task: str = "",
