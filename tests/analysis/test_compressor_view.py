@@ -7,7 +7,6 @@ compress() and the state's events; the marks and colours drawn; every bad input'
 import math
 
 import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -27,16 +26,6 @@ PNG = b"\x89PNG\r\n\x1a\n"
 LAG = 3  # symbols a x b1 b2 b3 (ids 0-4), blocks of 4 steps, the label at each block's last step
 FIRST = [[1, 0], [0, 0], [0, 1], [1, 1]]  # (blocks, B): sequence 0 is x a a x, sequence 1 a a x x
 LOGIT = 20.0  # the hand-wired readouts' confidence
-
-
-@pytest.fixture
-def figures(monkeypatch):
-    """The figures the drawing functions close, kept open for inspection."""
-    kept, close = [], plt.close
-    monkeypatch.setattr(plt, "close", kept.append)
-    yield kept
-    for figure in kept:
-        close(figure)
 
 
 def _task() -> ChunkLagTask:

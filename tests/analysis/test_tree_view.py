@@ -30,16 +30,6 @@ def labelled(text: str, labels: dict[int, int]) -> Tree:
     return done[id(node)]
 
 
-@pytest.fixture
-def figures(monkeypatch):
-    """The figures the drawing functions close, kept open for inspection."""
-    kept, close = [], plt.close
-    monkeypatch.setattr(plt, "close", kept.append)
-    yield kept
-    for figure in kept:
-        close(figure)
-
-
 # ---- layout ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, x, y, edges", [
