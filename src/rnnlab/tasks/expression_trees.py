@@ -67,7 +67,7 @@ from typing import Callable, Sequence
 import torch
 
 from ..trees import Tree
-from .base import EVAL_BATCH_SIZE, Batch, check_config_int
+from .base import Batch, check_config_int
 from .registry import register
 from .tree_tasks import Example, TreeTask, UniformDraws, is_held_out
 
@@ -217,18 +217,6 @@ class ExpressionTreesTask(TreeTask):
             kept.append(Example(tuple(tokens), evaluate(tokens)[0], depth))
         return kept
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
-        self.check_sample_args(batch_size, generator)
-        return self.batch(self.examples(batch_size, generator))
-
-    def held_out(self, size: int, seed: int) -> list[Example]:
-        """The examples of ``eval_set(size, seed)``, in the same order (e.g. to score them by depth)."""
-        return self.examples(size, self.eval_generator(size, seed), held_out=True)
-
-    def eval_set(self, size: int, seed: int) -> list[Batch]:
-        """The held-out set, generated from ``seed`` alone, in batches of at most 500."""
-        examples = self.held_out(size, seed)
-        return [self.batch(examples[i:i + EVAL_BATCH_SIZE]) for i in range(0, len(examples), EVAL_BATCH_SIZE)]
 
     def make_batch(self, expressions: Sequence[str]) -> Batch:
         """The batch of the given prefix expressions (``"* + 3 4 - 9 2"``); their values are the targets.

@@ -149,7 +149,7 @@ import torch
 from ..data.errors import DataError
 from ..data.text import read_text_file
 from ..trees import Tree, parse
-from .base import EVAL_BATCH_SIZE, Batch, check_config_int
+from .base import Batch, check_config_int
 from .registry import register
 from .tree_tasks import Example, TreeTask, UniformDraws, expression_text, is_held_out
 
@@ -521,22 +521,13 @@ class ListOpsTask(TreeTask):
             kept.append(Example(tuple(tokens), evaluate(tokens)[0], depth))
         return kept
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
-        self.check_sample_args(batch_size, generator)
-        return self.batch(self.examples(batch_size, generator))
-
     def held_out(self, size: int, seed: int) -> list[Example]:
-        """The examples of ``eval_set(size, seed)``, in the same order (e.g. to score them by depth)."""
-        generator = self.eval_generator(size, seed)
+        """The examples of ``eval_set(size, seed)``, in the same order: generated from ``seed`` alone, or the first
+        ``size`` examples of ``test_path`` (whatever the seed)."""
+        generator = self.eval_generator(size, seed)  # checks size and seed either way
         if self.held_out_examples is not None:
             return self.held_out_examples[:size]
         return self.examples(size, generator, held_out=True)
-
-    def eval_set(self, size: int, seed: int) -> list[Batch]:
-        """The held-out set in batches of at most 500: generated from ``seed`` alone, or the first ``size``
-        examples of ``test_path`` (whatever the seed)."""
-        examples = self.held_out(size, seed)
-        return [self.batch(examples[i:i + EVAL_BATCH_SIZE]) for i in range(0, len(examples), EVAL_BATCH_SIZE)]
 
     def make_batch(self, expressions: Sequence[str]) -> Batch:
         """The batch of the given expressions, bare (``"[MAX 2 9 ]"``) or parenthesised as their parse; their

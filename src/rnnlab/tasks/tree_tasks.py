@@ -30,7 +30,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from ..trees import Tree, batch_trees
-from .base import _EVAL_SEED_OFFSET, _SEED_MODULUS, Batch, _check_int
+from .base import _EVAL_SEED_OFFSET, _SEED_MODULUS, EVAL_BATCH_SIZE, Batch, _check_int
 from .classification import ClassificationTask
 
 HELD_OUT_MODULUS = 10  # an expression is held out when crc32(text) % 10 == 0
@@ -118,6 +118,23 @@ class TreeTask(ClassificationTask):
         targets = torch.tensor([example.label for example in examples])  # (B,)
         trees = [self.build_tree(example.tokens, self.stoi.__getitem__) for example in examples]
         return Batch(inputs=inputs, targets=targets, lengths=lengths, structure=batch_trees(trees))
+
+    def examples(self, count: int, generator: torch.Generator, *, held_out: bool = False) -> list[Example]:
+        """``count`` examples drawn from ``generator``: training ones, or held-out ones with ``held_out``."""
+        raise NotImplementedError
+
+    def held_out(self, size: int, seed: int) -> list[Example]:
+        """The examples of ``eval_set(size, seed)``, in the same order (e.g. to score them by depth)."""
+        return self.examples(size, self.eval_generator(size, seed), held_out=True)
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
+        self.check_sample_args(batch_size, generator)
+        return self.batch(self.examples(batch_size, generator))
+
+    def eval_set(self, size: int, seed: int) -> list[Batch]:
+        """The held-out set (``held_out``) in batches of at most 500."""
+        examples = self.held_out(size, seed)
+        return [self.batch(examples[i:i + EVAL_BATCH_SIZE]) for i in range(0, len(examples), EVAL_BATCH_SIZE)]
 
     @staticmethod
     def eval_generator(size: int, seed: int) -> torch.Generator:
