@@ -202,6 +202,16 @@ def check_config_int(task: str, field: str, value: Any, *, minimum: int, why: st
         raise ValueError(f"{task} task: {field} must be an int >= {minimum}{reason}; got {value!r}")
 
 
+def check_step_outputs(task: str, outputs: Any, steps: tuple[int, int], size: int, holding: str = "") -> None:
+    """Refuse outputs that are not (T, B, ``size``) for ``steps`` = (T, B), an output at every step: ValueError
+    naming the task, the shape expected and the one given; ``holding`` says what the outputs hold."""
+    expected = (*steps, size)
+    if not isinstance(outputs, Tensor) or tuple(outputs.shape) != expected:
+        got = tuple(outputs.shape) if isinstance(outputs, Tensor) else type(outputs).__name__
+        raise ValueError(f"task {task!r} expects outputs of shape (T, B, {size}) = {expected}"
+                         f"{', ' + holding if holding else ''}; got {got}")
+
+
 def lengths_mask(lengths: Tensor, steps: int) -> Tensor:
     """(T, B) bool, True at the real steps of each sequence: t < lengths[b]."""
     return torch.arange(steps).unsqueeze(1) < lengths.unsqueeze(0)  # (T, B)

@@ -51,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Batch, Task
+from .base import Batch, Task, check_step_outputs
 
 _LN2 = math.log(2.0)
 
@@ -83,10 +83,7 @@ def check_scored_outputs(task: Task, outputs: Tensor, batch: Batch) -> None:
     ``batch.inputs`` (T, B, I), with O = ``task.output_size``."""
     O = task.output_size
     T, B = batch.inputs.shape[:2]
-    if not isinstance(outputs, Tensor) or tuple(outputs.shape) != (T, B, O):
-        got = tuple(outputs.shape) if isinstance(outputs, Tensor) else type(outputs).__name__
-        raise ValueError(f"task {task.name!r} expects outputs of shape (T, B, {O}) = {(T, B, O)}, one logit per "
-                         f"target bit at every step; got {got}")
+    check_step_outputs(task.name, outputs, (T, B), O, "one logit per target bit at every step")
     if tuple(batch.targets.shape) != (T, B, O + 1):
         raise ValueError(f"task {task.name!r} expects targets of shape (T, B, {O} + 1) = {(T, B, O + 1)}: the "
                          f"{O} target bits and the scored flag; got {tuple(batch.targets.shape)}")

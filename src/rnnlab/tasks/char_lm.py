@@ -66,7 +66,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..data.text import Vocabulary, char_vocabulary, read_corpus, split_tail
-from .base import EVAL_BATCH_SIZE, Batch, Task, _check_int, check_config_int
+from .base import EVAL_BATCH_SIZE, Batch, Task, _check_int, check_config_int, check_step_outputs
 from .registry import register
 
 _LN2 = math.log(2.0)
@@ -179,11 +179,7 @@ class TokenStreamTask(Task):
 
     def check_token_outputs(self, outputs: Tensor, batch: Batch) -> None:
         """Refuse outputs that are not (T, B, V) logits for the batch's (T, B) targets."""
-        expected = (*batch.targets.shape, self.output_size)
-        if not isinstance(outputs, Tensor) or tuple(outputs.shape) != expected:
-            got = tuple(outputs.shape) if isinstance(outputs, Tensor) else type(outputs).__name__
-            raise ValueError(f"task {self.name!r} expects outputs of shape (T, B, {self.output_size}) = {expected}; "
-                             f"got {got}")
+        check_step_outputs(self.name, outputs, tuple(batch.targets.shape), self.output_size)
 
     def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         """Mean cross-entropy (nats) of the next token over every step of every window."""

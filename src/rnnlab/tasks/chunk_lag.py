@@ -68,7 +68,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Batch, Task, check_config_int
+from .base import Batch, Task, check_config_int, check_step_outputs
 from .registry import register
 
 A, X = 0, 1  # the ids of a and x, which are also the label's classes; b_i is i + 1
@@ -156,10 +156,7 @@ class ChunkLagTask(Task):
     # ---- loss and metrics --------------------------------------------------------------------------
     def _check(self, outputs: Tensor, batch: Batch) -> None:
         T, B = batch.targets.shape
-        if not isinstance(outputs, Tensor) or tuple(outputs.shape) != (T, B, 2):
-            got = tuple(outputs.shape) if isinstance(outputs, Tensor) else type(outputs).__name__
-            raise ValueError(f"task {self.name!r} expects outputs of shape (T, B, 2) = {(T, B, 2)}, the logits of a "
-                             f"and x at every step; got {got}")
+        check_step_outputs(self.name, outputs, (T, B), 2, "the logits of a and x at every step")
 
     def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         self._check(outputs, batch)

@@ -63,7 +63,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Batch, Task, check_config_int
+from .base import Batch, Task, check_config_int, check_step_outputs
 from .registry import register
 
 RULES = ("recall", "xor")
@@ -139,11 +139,7 @@ class DelayedRecallTask(Task):
 
     # ---- loss and metrics --------------------------------------------------------------------------
     def _check(self, outputs: Tensor, batch: Batch) -> None:
-        expected = (*batch.inputs.shape[:2], 1)
-        if not isinstance(outputs, Tensor) or tuple(outputs.shape) != expected:
-            got = tuple(outputs.shape) if isinstance(outputs, Tensor) else type(outputs).__name__
-            raise ValueError(f"task {self.name!r} expects outputs of shape (T, B, 1) = {expected}, one logit per "
-                             f"step; got {got}")
+        check_step_outputs(self.name, outputs, tuple(batch.inputs.shape[:2]), 1, "one logit per step")
 
     def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         self._check(outputs, batch)

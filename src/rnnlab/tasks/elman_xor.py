@@ -66,7 +66,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Batch, Task, check_config_int
+from .base import Batch, Task, check_config_int, check_step_outputs
 from .registry import register
 
 LOSSES = ("squared_error", "cross_entropy")  # Config.loss of the Elman tasks
@@ -137,11 +137,7 @@ def check_loss(task: str, loss: str) -> None:
 
 def check_every_outputs(task: str, outputs: Tensor, inputs: Tensor, output_size: int) -> None:
     """Refuse outputs that are not (T, B, output_size) for inputs (T, B, I)."""
-    expected = (*inputs.shape[:2], output_size)
-    if not isinstance(outputs, Tensor) or tuple(outputs.shape) != expected:
-        got = tuple(outputs.shape) if isinstance(outputs, Tensor) else type(outputs).__name__
-        raise ValueError(f"task {task!r} expects outputs of shape (T, B, {output_size}) = {expected}, "
-                         f"one readout per step; got {got}")
+    check_step_outputs(task, outputs, tuple(inputs.shape[:2]), output_size, "one readout per step")
 
 
 def step_errors(outputs: Tensor, targets: Tensor) -> Tensor:

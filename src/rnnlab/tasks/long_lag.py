@@ -111,7 +111,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Batch, Task, check_config_int, lengths_mask
+from .base import Batch, Task, check_config_int, check_step_outputs, lengths_mask
 from .registry import register
 
 VARIANTS = ("a", "b", "c")
@@ -261,11 +261,7 @@ class LongLagTask(Task):
     # ---- loss and metrics --------------------------------------------------------------------------
     def _check(self, outputs: Tensor, batch: Batch) -> None:
         T, B = batch.targets.shape
-        O = self.output_size
-        if not isinstance(outputs, Tensor) or tuple(outputs.shape) != (T, B, O):
-            got = tuple(outputs.shape) if isinstance(outputs, Tensor) else type(outputs).__name__
-            raise ValueError(f"task {self.name!r} expects outputs of shape (T, B, {O}) = {(T, B, O)}, one logit per "
-                             f"output unit at every step; got {got}")
+        check_step_outputs(self.name, outputs, (T, B), self.output_size, "one logit per output unit at every step")
 
     def loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         self._check(outputs, batch)

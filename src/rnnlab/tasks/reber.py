@@ -114,7 +114,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Batch, Task, check_config_int, lengths_mask
+from .base import Batch, Task, check_config_int, check_step_outputs, lengths_mask
 from .registry import register
 
 SYMBOLS = ("B", "T", "P", "S", "X", "V", "E")  # the one-hot index of each symbol
@@ -317,10 +317,7 @@ class ReberTask(Task):
     # ---- loss and metrics --------------------------------------------------------------------------
     def _check(self, outputs: Tensor, batch: Batch) -> None:
         T, B = batch.inputs.shape[:2]
-        if not isinstance(outputs, Tensor) or tuple(outputs.shape) != (T, B, len(SYMBOLS)):
-            got = tuple(outputs.shape) if isinstance(outputs, Tensor) else type(outputs).__name__
-            raise ValueError(f"task {self.name!r} expects outputs of shape (T, B, 7) = {(T, B, len(SYMBOLS))}, "
-                             f"one logit per symbol at every step; got {got}")
+        check_step_outputs(self.name, outputs, (T, B), len(SYMBOLS), "one logit per symbol at every step")
         if tuple(batch.targets.shape) != (T, B, FLAG + 1):
             raise ValueError(f"task {self.name!r} expects targets of shape (T, B, 7 + 1) = {(T, B, FLAG + 1)}: the "
                              f"possible next symbols and the scored flag; got {tuple(batch.targets.shape)}")
