@@ -80,7 +80,7 @@ def test_to_dict_writes_out_every_default_and_round_trips_through_json():
     assert data["task"] == {"name": "count", "length": 100, "tolerance": 0.04}
     assert data["model"] == {"name": "lstm", "hidden_size": 128, "num_layers": 1, "dropout": 0.0,
                              "bidirectional": False, "options": {}, "dtype": "float32", "embedding_size": None,
-                             "pooling": "last", "tie_weights": False, "context": "state",
+                             "pooling": "last", "input_shortcut": False, "tie_weights": False, "context": "state",
                              "transform_context": False, "attention": False, "teacher_forcing": 1.0}
     assert set(data["train"]) == {f.name for f in dataclasses.fields(TrainConfig)}
     assert {key: data["train"][key] for key in ("max_minutes", "clip_norm", "tbptt", "carry_state",

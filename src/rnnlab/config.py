@@ -132,6 +132,7 @@ class ModelConfig:
     # topology settings: each is read by the models named after it, the others ignore it
     embedding_size: int | None = None  # token inputs: embedding width; none = hidden_size (every model)
     pooling: str = "last"  # classifier: read out at the last real step, or the mean / max over real steps
+    input_shortcut: bool = False  # tagger: the readout also reads the step's input (1997 LSTM's input->output units)
     tie_weights: bool = False  # language model: the softmax reuses the embedding matrix (Press & Wolf 2017)
     context: str = "state"  # seq2seq, generator: the context vector as the decoder's initial state, input, or both
     transform_context: bool = False  # seq2seq: c = tanh(W c + b) before the decoder (Cho et al. 2014)

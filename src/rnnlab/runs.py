@@ -119,7 +119,8 @@ def build_model(config: RunConfig, task) -> nn.Module:
                                   tie_weights=m.tie_weights, **common)
         elif kind == "every":
             model = SequenceTagger(m.name, task.input_size, m.hidden_size, task.output_size,
-                                   bidirectional=m.bidirectional, **tokens, **common)
+                                   bidirectional=m.bidirectional, input_shortcut=m.input_shortcut, **tokens,
+                                   **common)
         elif kind == "sequence":
             model = Seq2Seq(m.name, task.input_size, task.output_size, m.hidden_size,
                             bidirectional_encoder=m.bidirectional, context=m.context,

@@ -85,7 +85,8 @@ def test_initial_weights_and_the_papers_gate_biases():
 
 
 @pytest.mark.parametrize("options", [{}, {"block_size": 2}, {"block_size": 2, "forget_gate": True},
-                                     {"block_size": 2, "forget_gate": True, "peepholes": True, "gate_feedback": True}])
+                                     {"block_size": 2, "forget_gate": True, "peepholes": True, "gate_feedback": True},
+                                     {"cell_output": "identity"}])
 def test_the_hoisted_sequence_equals_the_reference_loop_with_padding(options):
     torch.manual_seed(1)
     cell = LSTM1997Cell(3, 4, **options).double()
@@ -114,7 +115,10 @@ def test_gradcheck_through_a_sequence_with_every_option():
 
 @pytest.mark.parametrize("options", [{}, {"block_size": 2}, {"block_size": 3, "forget_gate": True},
                                      {"block_size": 2, "gate_feedback": True},
-                                     {"block_size": 3, "forget_gate": True, "gate_feedback": True}])
+                                     {"block_size": 3, "forget_gate": True, "gate_feedback": True},
+                                     {"block_size": 2, "cell_output": "identity"},
+                                     {"block_size": 3, "forget_gate": True, "gate_feedback": True,
+                                      "cell_output": "identity"}])
 def test_gradcheck_of_the_kernel(options):
     """The hand-written backward of lstm1997_scan.py against numerical derivatives, every input and weight, with
     gradients arriving at the outputs and at the final state (padded sequences)."""
@@ -177,7 +181,18 @@ def test_as_a_layer_and_from_the_registry():
     ({"output_bias": -1.0, "bias": False}, ValueError, r"output_bias needs bias=True"),
     ({"forget_gate": "yes"}, TypeError, r"forget_gate must be true or false; got 'yes'"),
     ({"init_range": 0}, ValueError, r"init_range must be a positive number; got 0"),
+    ({"cell_output": "linear"}, ValueError, r"cell_output must be one of squashed, identity; got 'linear'"),
 ])
 def test_bad_options_are_refused_with_a_message(options, error, message):
     with pytest.raises(error, match=message):
         LSTM1997Cell(3, 4, **options)
+
+
+def test_identity_cell_output_reads_the_state_through_the_output_gate():
+    """h = y^out · s_c with ``cell_output = "identity"`` (§5.2: h the identity in Experiments 2a and 2b)."""
+    torch.manual_seed(5)
+    cell = LSTM1997Cell(3, 4, block_size=2, cell_output="identity")
+    parts = cell.parts(torch.randn(2, 3), cell.initial_state(2)._replace(c=torch.full((2, 4), 50.0)))
+    gates = parts.out_gate.repeat_interleave(2, dim=1)  # (B, H): each block's gate over its cells
+    assert torch.allclose(parts.h, gates * parts.c)
+    assert float(parts.h.abs().max()) > 1.0  # not squashed into [-1, 1]

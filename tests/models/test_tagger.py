@@ -106,3 +106,21 @@ def test_learns_to_output_the_previous_symbol():
     with torch.no_grad():
         accuracy = (model(tokens)[0].argmax(-1) == targets).float().mean()
     assert accuracy > 0.98
+
+
+def test_the_input_shortcut_adds_a_linear_map_of_the_step_input():
+    """o_t = W y_t + V x_t + b: the readout of the model without the shortcut plus V x_t (token inputs: the
+    embedded x_t); padded steps stay zero."""
+    torch.manual_seed(0)
+    model = SequenceTagger("lstm1997", 3, 4, 5, input_shortcut=True).double()
+    assert model.shortcut.weight.shape == (5, 3) and model.shortcut.bias is None
+    x, lengths = torch.randn(6, 2, 3, dtype=torch.float64), torch.tensor([6, 4])
+    outputs, _ = model(x, lengths)
+    plain = SequenceTagger("lstm1997", 3, 4, 5).double()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("shortcut")})
+    without, _ = plain(x, lengths)
+    real = (torch.arange(6).unsqueeze(1) < lengths).unsqueeze(2)
+    assert torch.allclose(outputs, (without + model.shortcut(x)) * real, atol=1e-12)
+    tokens = SequenceTagger("gru", None, 4, 5, input_vocab=7, embedding_size=3, input_shortcut=True)
+    assert tokens.shortcut.weight.shape == (5, 3)
+    assert tokens(torch.randint(7, (4, 2)))[0].shape == (4, 2, 5)

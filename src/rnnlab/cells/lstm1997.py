@@ -30,7 +30,13 @@ Options from the papers that followed, off by default:
   −1, −2, −3, −4 for four blocks), so that the cells do not all start to feed the outputs at once
   and the blocks differentiate ("the abuse problem", §4); negative input-gate biases (Experiments 2 to
   6, e.g. −1, −2, −3) keep the cells from storing the noise of every step at first;
-* ``init_range``: weights uniform in [−a, a]; the paper's a is 0.1 or 0.2 by experiment (0.1 here).
+* ``init_range``: weights uniform in [−a, a]; the paper's a is 0.1 or 0.2 by experiment (0.1 here);
+* ``cell_output = "identity"``: h(x) = x instead of 2σ(x) − 1, the paper's choice for Experiments 2a
+  and 2b (§5.2: "h is the identity function").  There the cell's state sums p = 100 steps of input;
+  squashed, it saturates and the first symbol's trace is lost (measured: p = 100, one cell with
+  input-to-output shortcuts, Adam, the final prediction weighted 1,000 times: with h squashed the final
+  prediction stayed at chance after 1,500 steps, with h the identity it was right on all of 500 held-out
+  sequences at step 1,200).
 
 Layout, like torch.nn's: weight_ih (G, H_in), weight_hh (G, R), bias (G,), rows in the order
 [input gates (K); forget gates (K), when present; output gates (K); cell inputs (H)], so G = 2K + H
@@ -64,6 +70,9 @@ from torch import Tensor, nn
 from .base import RecurrentCell, last_steps, map_state
 from .lstm1997_scan import LSTM1997Scan
 from .registry import register
+
+
+CELL_OUTPUTS = ("squashed", "identity")  # h(x) = 2σ(x) − 1 (§5), or h(x) = x (§5.2, Experiments 2a and 2b)
 
 
 class LSTM1997State(NamedTuple):
@@ -114,7 +123,7 @@ class LSTM1997Cell(RecurrentCell):
                  peepholes: bool = False, gate_feedback: bool = False, bias: bool = True,
                  input_bias: float | list[float] | None = None, output_bias: float | list[float] | None = None,
                  forget_bias: float | list[float] | None = None, init_range: float = 0.1,
-                 device=None, dtype=None) -> None:
+                 cell_output: str = "squashed", device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size)
         if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1 \
                 or hidden_size % block_size:
@@ -126,6 +135,9 @@ class LSTM1997Cell(RecurrentCell):
                 raise TypeError(f"{name} must be true or false; got {value!r}")
         if isinstance(init_range, bool) or not isinstance(init_range, numbers.Real) or not init_range > 0:
             raise ValueError(f"init_range must be a positive number; got {init_range!r}")
+        if cell_output not in CELL_OUTPUTS:
+            raise ValueError(f"cell_output must be one of {', '.join(CELL_OUTPUTS)}; got {cell_output!r}")
+        self.cell_output = cell_output
         self.block_size = block_size
         self.blocks = hidden_size // block_size
         # True while train.algorithm = lstm_truncated trains by backpropagation: ``sequence`` then lets error
@@ -188,7 +200,8 @@ class LSTM1997Cell(RecurrentCell):
     def extra_repr(self) -> str:
         extras = [name for name in ("forget_gate", "peepholes", "gate_feedback") if getattr(self, name)]
         return (f"{self.input_size}, {self.hidden_size}, blocks={self.blocks}, block_size={self.block_size}"
-                + "".join(f", {name}=True" for name in extras))
+                + "".join(f", {name}=True" for name in extras)
+                + (f", cell_output={self.cell_output!r}" if self.cell_output != "squashed" else ""))
 
     # ---- one step -----------------------------------------------------------------------------------------
     def recurrent_inputs(self, state) -> Tensor:
@@ -220,7 +233,7 @@ class LSTM1997Cell(RecurrentCell):
         if self.peepholes:
             net_out = net_out + (c * self.peephole_out).sum(-1)
         out_gate = torch.sigmoid(net_out)
-        h = out_gate.unsqueeze(-1) * squash_cell_output(c)  # (B, K, S)
+        h = out_gate.unsqueeze(-1) * (c if self.cell_output == "identity" else squash_cell_output(c))  # (B, K, S)
         return LSTM1997Parts(in_gate, forget, out_gate, cell_input, slope, c.view(B, -1), h.view(B, -1))
 
     def state_of(self, parts: LSTM1997Parts):
@@ -243,7 +256,8 @@ class LSTM1997Cell(RecurrentCell):
         if not self.peepholes:
             gates0 = state.gates if self.gate_feedback else state.h.new_empty(state.h.shape[0], 0)
             hs, cs, gs = LSTM1997Scan.apply(projected, state.h, state.c, gates0, self.weight_hh, self.blocks,
-                                            self.forget_gate, self.truncated_gradient)
+                                            self.forget_gate, self.truncated_gradient,
+                                            self.cell_output == "identity")
             final = [last_steps(hs, lengths), last_steps(cs, lengths)]
             if self.gate_feedback:
                 return hs, LSTM1997GatedState(*final, last_steps(gs, lengths))

@@ -8,7 +8,7 @@ all steps (the caller's one product), and rows [in (K); forget (K), when present
     y^in, y^φ, y^out, σ_c = σ(net_t)                   every row through the logistic, in place
     g = 4σ_c − 2,  g′ = 4σ_c(1 − σ_c)                  the cell input squashed to [−2, 2]
     c_t = y^φ ⊙ c_{t−1} + y^in ⊙ g                      (y^φ = 1 without the forget gate; gates repeated over S)
-    h_t = y^out ⊙ (2σ(c_t) − 1)
+    h_t = y^out ⊙ (2σ(c_t) − 1),  or y^out ⊙ c_t with ``identity`` (h the identity, §5.2)
 
 Forward: per step one product (added onto a_t, in place) and five element-wise operations.  Saved
 for backward: the activations σ(net_t) of every row, h_0 … h_T and c_0 … c_T.
@@ -28,6 +28,8 @@ dnet is the gradient of a_t (W_ih's and b's follow from the caller's product by 
 sequences need nothing here: a padded step comes after every real one of its sequence, so it changes
 no real output; the caller takes each sequence's final state at its own last step.
 
+With ``identity`` h(c) = c and h′ = 1 (the paper's cell output in Experiments 2a and 2b).
+
 With ``truncated`` the recurrent product of the sweep is skipped: the error reaching h_{t−1} through the
 net inputs is dropped, as the 1997 learning rule prescribes, and the carousel alone carries error back.
 
@@ -43,7 +45,8 @@ from torch.autograd.function import once_differentiable
 
 
 class LSTM1997Scan(torch.autograd.Function):
-    """(hs, cs, gs) = LSTM1997Scan.apply(projected, h0, c0, gates0, weight_hh, blocks, forget_gate, truncated).
+    """(hs, cs, gs) = LSTM1997Scan.apply(projected, h0, c0, gates0, weight_hh, blocks, forget_gate, truncated,
+    identity).
 
     projected (T, B, G)   W_ih x_t + b for every step, rows [in; forget?; out; cell]; Gc = G − H gate rows
     h0, c0    (B, H)
@@ -52,12 +55,13 @@ class LSTM1997Scan(torch.autograd.Function):
     truncated bool        the 1997 rule's truncated gradient: no error through W_hh to h_{t−1} or the gates
                           (dh_t is ∂L/∂h_t alone), only the carousel carries it back (training/algorithms/
                           lstm_truncated.py)
+    identity  bool        h(c) = c instead of 2σ(c) − 1
     returns   hs, cs (T, B, H): h_1 … h_T and c_1 … c_T; gs (T, B, Gc or 0): the gates' activations
     """
 
     @staticmethod
     def forward(ctx, projected: Tensor, h0: Tensor, c0: Tensor, gates0: Tensor, weight_hh: Tensor, blocks: int,
-                forget_gate: bool, truncated: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+                forget_gate: bool, truncated: bool = False, identity: bool = False) -> tuple[Tensor, Tensor, Tensor]:
         steps, batch, rows = projected.shape
         hidden, fed = h0.shape[1], gates0.shape[1]  # fed: the gate activations fed back (0 without feedback)
         K, S = blocks, hidden // blocks
@@ -79,14 +83,14 @@ class LSTM1997Scan(torch.autograd.Function):
                 c_new.addcmul_(in_gate, cell_input)
             else:
                 torch.addcmul(c_seq[t].view(batch, K, S), in_gate, cell_input, out=c_new)
-            squashed = torch.sigmoid(c_new).mul_(2.0).sub_(1.0)  # h(c)
+            squashed = c_new.clone() if identity else torch.sigmoid(c_new).mul_(2.0).sub_(1.0)  # h(c)
             if fed:
                 r_seq[t + 1][:, :hidden] = squashed.mul_(a[:, out_at:out_at + K].unsqueeze(-1)).view(batch, hidden)
                 r_seq[t + 1][:, hidden:] = a[:, :fed]
             else:
                 torch.mul(squashed, a[:, out_at:out_at + K].unsqueeze(-1), out=r_seq[t + 1].view(batch, K, S))
         ctx.save_for_backward(act, rs, cs, weight_hh)
-        ctx.blocks, ctx.forget_gate, ctx.truncated, ctx.fed = K, forget_gate, truncated, fed
+        ctx.blocks, ctx.forget_gate, ctx.truncated, ctx.fed, ctx.identity = K, forget_gate, truncated, fed, identity
         if fed:
             return rs[1:, :, :hidden].contiguous(), cs[1:], rs[1:, :, hidden:].contiguous()
         return rs[1:], cs[1:], rs.new_empty(steps, batch, 0)
@@ -112,9 +116,13 @@ class LSTM1997Scan(torch.autograd.Function):
         sigma_c = act[..., cell_at:].view(steps, batch, K, S)
         cell_input = sigma_c * 4.0 - 2.0  # g
         cell_slope = per_cell(in_gate) * sigma_c * (1 - sigma_c) * 4.0  # y^in g′
-        sigma_state = torch.sigmoid(cs[1:]).view(steps, batch, K, S)
-        squashed = sigma_state * 2.0 - 1.0  # h(c_t)
-        state_slope = per_cell(out_gate) * sigma_state * (1 - sigma_state) * 2.0  # y^out h′(c_t)
+        if ctx.identity:
+            squashed = cs[1:].view(steps, batch, K, S)  # h(c_t) = c_t
+            state_slope = per_cell(out_gate).expand(steps, batch, K, S)  # y^out h′(c_t), h′ = 1
+        else:
+            sigma_state = torch.sigmoid(cs[1:]).view(steps, batch, K, S)
+            squashed = sigma_state * 2.0 - 1.0  # h(c_t)
+            state_slope = per_cell(out_gate) * sigma_state * (1 - sigma_state) * 2.0  # y^out h′(c_t)
         in_slope, out_slope = in_gate * (1 - in_gate), out_gate * (1 - out_gate)
         if forget_gate:
             forget = act[..., K:2 * K]
@@ -147,4 +155,4 @@ class LSTM1997Scan(torch.autograd.Function):
                 dh, dg = dr[:, :hidden], dr[:, hidden:]
         flat = dnet.view(steps * batch, rows)
         d_weight = flat.t() @ rs[:-1].reshape(steps * batch, -1)  # Σ_t dnet_tᵀ r_{t−1}: one product
-        return dnet, dh, dc.reshape(batch, hidden), dg, d_weight, None, None, None
+        return dnet, dh, dc.reshape(batch, hidden), dg, d_weight, None, None, None, None

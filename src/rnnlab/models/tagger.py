@@ -6,6 +6,14 @@ word) from its hidden state, which summarises x_1 … x_t.
 
     y_t = Recurrent(x_1 … x_t)               (T, B, D·H_out)
     o_t = W y_t + b                          (T, B, O)
+    o_t = W y_t + V x_t + b                  with ``input_shortcut``
+
+The shortcut V x_t wires the input units to the output units.  Hochreiter & Schmidhuber's
+(1997, §5.2) experiment 2a needs it: their net of one memory cell predicts the next of
+p + 1 symbols at every step, which the cell alone (one number) cannot carry but the
+current input can (a_i is always followed by a_{i+1}), so its output units must read
+the inputs (an inference: the paper does not draw the net); the cell then only has to
+remember the first symbol.
 
 With a bidirectional stack (Schuster & Paliwal 1997) y_t also summarises x_t … x_n,
 so each step's readout sees the whole sequence.  Inputs are read as by
@@ -38,6 +46,8 @@ class SequenceTagger(nn.Module):
             embedded by ``nn.Embedding(V_in, embedding_size)``.
         embedding_size: E, width of the embedding; hidden_size when None.  Only with
             ``input_vocab``.
+        input_shortcut: the readout also reads the step's input (embedded, for token
+            ids): o_t = W y_t + V x_t + b.
         **cell_options: passed to the cell (e.g. ``proj_size`` for ``lstm``).
 
     ``forward(x, lengths=None, state=None) -> (outputs, state)``:
@@ -52,7 +62,7 @@ class SequenceTagger(nn.Module):
 
     def __init__(self, cell: str, input_size: int | None, hidden_size: int, output_size: int, num_layers: int = 1,
                  dropout: float = 0.0, bidirectional: bool = False, *, input_vocab: int | None = None,
-                 embedding_size: int | None = None, **cell_options) -> None:
+                 embedding_size: int | None = None, input_shortcut: bool = False, **cell_options) -> None:
         super().__init__()
         check_size("output_size", output_size)
         self.input_vocab = input_vocab
@@ -61,11 +71,14 @@ class SequenceTagger(nn.Module):
         self.recurrent = Recurrent(cell, read_size, hidden_size, num_layers=num_layers, dropout=dropout,
                                    bidirectional=bidirectional, **cell_options)
         self.readout = nn.Linear(self.recurrent.num_directions * self.recurrent.output_size, output_size)
+        self.shortcut = nn.Linear(read_size, output_size, bias=False) if input_shortcut else None
 
     def forward(self, x: Tensor, lengths: Tensor | None = None, state=None) -> tuple[Tensor, object]:
         x = read_input("SequenceTagger", self.embedding, self.input_vocab, self.recurrent.input_size, x)
         y, h_n = self.recurrent(x, state, lengths=lengths)  # (T, B, D·H_out)
         outputs = self.readout(y)  # (T, B, O)
+        if self.shortcut is not None:
+            outputs = outputs + self.shortcut(x)  # (T, B, O)
         if lengths is not None:
             lengths = torch.as_tensor(lengths, device=y.device)  # checked by the layer
             real = (torch.arange(y.shape[0], device=y.device).unsqueeze(1) < lengths).unsqueeze(2)  # (T, B, 1)
