@@ -15,7 +15,8 @@ from rnnlab.tasks import AddingTask, Batch, Task, TemporalOrderTask
 ALL_TASKS = ["adding", "temporal_order", "char_lm", "word_lm", "sentiment", "seq_image", "reverse", "addition",
              "number_words", "elman_xor", "elman_words", "copy", "repeat_copy", "associative_recall", "ngrams",
              "priority_sort", "two_sequence", "latch", "parity", "delayed_recall", "reber", "long_lag",
-             "multiplication", "delayed_xor", "listops", "expression_trees", "chunk_lag"]
+             "multiplication", "delayed_xor", "listops", "expression_trees", "chunk_lag", "number_translation",
+             "date_translation"]
 # generated from a seed with the paper's settings as defaults (the file tasks need a path; number_words'
 # held-out set is its whole domain; the Elman streams are long): the interface tests below run on these
 GENERATED = ["adding", "temporal_order", "reverse", "addition", "copy", "repeat_copy", "associative_recall",

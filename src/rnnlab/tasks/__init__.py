@@ -5,7 +5,7 @@
 ['adding', 'temporal_order', 'char_lm', 'word_lm', 'sentiment', 'seq_image', 'reverse', 'addition',
  'number_words', 'elman_xor', 'elman_words', 'copy', 'repeat_copy', 'associative_recall', 'ngrams',
  'priority_sort', 'two_sequence', 'latch', 'parity', 'delayed_recall', 'reber', 'long_lag', 'multiplication',
- 'delayed_xor', 'listops', 'expression_trees', 'chunk_lag']
+ 'delayed_xor', 'listops', 'expression_trees', 'chunk_lag', 'number_translation', 'date_translation']
 >>> task = tasks.create("adding")                      # the paper's settings (T = 100)
 >>> batch = task.sample(32, torch.Generator().manual_seed(0))
 >>> batch.inputs.shape[1:], batch.targets.shape
@@ -25,6 +25,7 @@ from . import reber, long_lag  # noqa: F401  (LSTM 1997, issue 13)
 from . import multiplication, delayed_xor  # noqa: F401  (LSTM 1997 battery, issue 13)
 from . import listops, expression_trees  # noqa: F401  (recursive nets, issue 14)
 from . import chunk_lag  # noqa: F401  (the neural history compressor, issue 14)
+from . import number_translation, date_translation  # noqa: F401  (translation between real languages, issue 15)
 from .adding import AddingTask
 from .base import BOS, EOS, PAD, Batch, Task
 from .registry import available, create, describe, get, register
