@@ -386,7 +386,9 @@ def measured_row(name: str, model: str, metric: str, value: float | None, *, qui
     ``target``; a ``note`` on a row that is not ``skipped`` is an error (exit code 1), on a skipped one
     it says why there is no value.  ``settings`` say how the figure was measured (one string each; the
     report lists them once, so give them on the first row of a measurement), ``quick_changes`` what
-    quick mode changes in it; ``extra`` keys are kept beside.  ``measured`` is True."""
+    quick mode changes in it; ``extra`` keys are kept beside (an extra ``table``, Markdown, is shown below the
+    experiment's table in the report: e.g. a per-data-set table whose columns the common one lacks).
+    ``measured`` is True."""
     target = _check_target(f"measurement {name}", target)
     quick_target = _check_target(f"measurement {name}", quick_target)
     judged = quick_target if quick else target
@@ -554,6 +556,9 @@ def render_section(experiment: Experiment, rows: Sequence[dict], base: str) -> s
         minutes = "" if row["minutes"] is None else _minutes(row["minutes"])
         lines.append(" | ".join(["", row["run"], row["model"], row["metric"], value, *judged, str(steps), minutes, ""])
                      .strip())
+    tables = [row["table"].strip() for row in rows if row.get("table")]  # a measurement's own Markdown
+    for text in tables:
+        lines += ["", text]
     notes = [row for row in rows if row["note"]]
     if notes:
         lines += [""] + [f"- {row['run']}: {'skipped, ' if row['skipped'] else ''}{row['note']}" for row in notes]
@@ -605,7 +610,8 @@ def write_report(out: str | Path, experiments: Sequence[Experiment], command: st
 
 def table(rows: Sequence[dict]) -> str:
     """The rows as the Markdown table the benchmark scripts printed (for stdout)."""
-    section = render_section(Experiment("", "", "", ()), rows, base="")
+    plain = [{key: value for key, value in row.items() if key != "table"} for row in rows]  # the common table only
+    section = render_section(Experiment("", "", "", ()), plain, base="")
     return "\n".join(line for line in section.splitlines() if line.startswith("|")) + "\n"
 
 
