@@ -20,9 +20,12 @@ The images are Fashion-MNIST (``--fashion DIR``; Debian's dataset-fashion-mnist)
 MNIST; pointing ``--fashion`` at a directory of MNIST's IDX files (the same four names) runs the paper's own
 data, and the tables then name the directory instead of Fashion-MNIST.
 
-**The paper's protocol, and where this departs from it.**  From the paper (what its abstract and §IV's
-text on Table II and Figs. 1–3 state): one recurrent layer of n = 100 units read out by a softmax layer
-at the last step; RMSprop with a constant base learning rate; GRU1 and GRU2 "perform almost as well as
+**The paper's protocol, and where this departs from it.**  Sources: the paper's abstract and the paragraph
+of its experiments section on Table II and Figs. 1–3 (quoted here; its tables' other figures were not
+within reach of this work, so the tables below quote findings, not numbers, except Fig. 3's); the
+architecture as issue 15 gives it: one recurrent layer of n = 100 units, m = 28 inputs by rows, read out
+by a softmax layer at the last step, with the parameter formulas of the paper's §3 (PAPER_FORMULAS).  The
+paper trains with RMSprop at a constant base learning rate; GRU1 and GRU2 "perform almost as well as
 GRU0 on MNIST pixel-wise generated sequence inputs" (Table II, Figs. 1–2) while GRU3 "does not perform as
 well for this (constant base) learning rate"; lowering the rate to 1e-4 "has enabled GRU3 to increase its
 (test) accuracy performance to 59.6% after 100 epochs" (Fig. 3), GRU3 having "about 33%" of GRU's
@@ -37,9 +40,8 @@ Here:
   sequences; RMSprop divides each gradient by its running scale, so clipping acts on spikes only);
 * pixels standardised by the training set's mean and standard deviation (tasks/seq_image.py's
   recommendation for 784 steps, where /255 alone fell back to chance there), rows scaled to [0, 1];
-* **a step budget instead of 100 epochs**, measured and chosen for this machine (2 cores, another
-  training beside): one thread, forward + backward + RMSprop update of a batch of 32
-  (TIME_PER_STEP_MS, measured with another training on the other core):
+* **a step budget instead of 100 epochs**, measured and chosen for this machine (2 cores, two other
+  trainings running): one thread, forward + backward + RMSprop update of a batch of 32 (TIME_PER_STEP_MS):
   by rows 2–4 ms a step for every cell, 10 epochs (18,750 steps) take about 1.5 minutes a run, so rows get
   10 epochs and 3 seeds; by pixels 48–127 ms a step (gru_v3 the slowest, Elman the fastest), one epoch
   (1,875 steps) takes 1.5–4 minutes and 100 epochs of the seven pixel runs would take about a day and a
@@ -47,7 +49,7 @@ Here:
   steps) and 3 seeds.  The whole budget: about 1.4 hours on one core (rows 30 minutes, pixels 45 with
   their evaluations on the 10,000 test images, sentences 7), each run capped in minutes as a guard.
   ``--quick`` (seed 0: the six models 500 steps on the rows, the four GRUs 300 steps on the sentences, GRU
-  30 steps on the pixels) took 52 seconds on one thread, another training beside.
+  30 steps on the pixels) took 52 seconds on one thread, two other trainings beside.
 
 ``measure`` then reads the runs back into one table per data set (``table`` of runner.measured_row):
 parameters of the recurrent layer counted on the built models beside the paper's formulas (PAPER_FORMULAS;
@@ -55,8 +57,8 @@ n = 100, m = 28: GRU 38,700, GRU1 33,100, GRU2 32,900, GRU3 13,100), held-out ac
 deviation (min–max) over the seeds, seconds per 1,000 training steps measured on one thread, the
 paper's finding beside; one row per variant of how many points it is behind GRU (the issue's acceptance:
 GRU1 and GRU2 within 1 point of GRU on the rows), a paragraph of which conclusions hold here, and the
-learning curves of every model on one picture per data set (gate_variants_pictures.py; the paper's
-Figs. 1–4).
+learning curves of every model on one picture per data set (gate_variants_pictures.py; the form of the
+paper's figures: accuracy against epochs).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ PAPER_FORMULAS: dict[str, tuple[str, Callable[[int, int], int]]] = {
     "elman_tanh": ("n² + nm + 2n", lambda n, m: n * n + n * m + 2 * n),
 }
 
-# measured before choosing the budget (one thread, batch 32, another training on the other core): forward +
+# measured before choosing the budget (one thread, batch 32, two other trainings on the 2 cores): forward +
 # backward + RMSprop update, milliseconds a step, best of 3 (pixels) or 11 (rows), median of 30 (sentences)
 TIME_PER_STEP_MS = {
     "rows": {"gru_v3": 3.8, "gru1": 3.6, "gru2": 3.6, "gru3": 2.3, "lstm": 2.2, "elman_tanh": 1.9},
