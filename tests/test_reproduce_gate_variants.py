@@ -130,9 +130,9 @@ def test_findings_say_where_the_papers_conclusions_hold():
     text = gv.findings_paragraph({("rows", "gru1"): 0.4, ("rows", "gru2"): -0.2, ("rows", "gru3"): 1.5,
                                   ("pixels", "gru1"): 3.0, ("pixels", "gru2"): 0.5, ("pixels", "gru3"): 20.0,
                                   ("pixels", "lowered"): -4.0, ("sentences", "gru3"): 0.5,
-                                  ("rows", "gru3", "time"): 0.6})
-    assert "On the rows, GRU1 0.4 points behind GRU, GRU2 0.2 points ahead of GRU: within 1 point: the paper's " \
-           "conclusion holds." in text
+                                  ("rows", "gru3", "time"): 0.6, ("rows", "budget"): "3 seeds, 10 epochs"})
+    assert "On the rows (3 seeds, 10 epochs), GRU1 0.4 points behind GRU, GRU2 0.2 points ahead of GRU: within 1 " \
+           "point: the paper's conclusion holds." in text
     assert "On the pixels, GRU1 3.0 points behind GRU, GRU2 0.5 points behind GRU: not within 1 point" in text
     assert "it lags on the long sequences, as the paper found" in text
     assert "moves GRU3 4.0 points down" in text and "2 epochs at a tenth of the rate do not show it" in text

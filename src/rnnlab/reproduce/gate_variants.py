@@ -351,6 +351,8 @@ def measure(context: Measuring) -> list[dict]:
                 behind, quick=context.quick, task=data.task, target=target, skipped=behind is None,
                 note=None if behind is not None else "GRU or the variant has no finished run", data_set=data.key,
                 arm=arm.key))
+        if gru and not context.quick:
+            findings[(data.key, "budget")] = f"{gru['n']} seed{'s' if gru['n'] > 1 else ''}, {data.epochs} epochs"
         if data.key == "pixels" and "gru3" in stats and f"gru3-lr{LOWERED_RATE:g}" in stats:
             findings[("pixels", "lowered")] = 100 * (stats[f"gru3-lr{LOWERED_RATE:g}"]["mean"] - stats["gru3"]["mean"])
         for cell in ("gru1", "gru2", "gru3"):
@@ -390,7 +392,8 @@ def _table(data: DataSet, arms: list[Arm], stats: dict, cells: dict, name: str, 
 def findings_paragraph(findings: dict, *, quick: bool = False) -> str:
     """Which of the paper's conclusions hold on this data and which do not, from the measured figures:
     ``findings[(data_set, cell)]`` points behind GRU, ``[("pixels", "lowered")]`` the points GRU3 gains at
-    η = 1e-4, ``[(data_set, cell, "time")]`` a variant's time per step over GRU's."""
+    η = 1e-4, ``[(data_set, cell, "time")]`` a variant's time per step over GRU's, ``[(data_set, "budget")]``
+    the seeds and epochs behind the figures, as text."""
     names = {"rows": "the rows", "pixels": "the pixels", "sentences": "the sentences"}
     said = []
     if quick:
@@ -408,7 +411,8 @@ def findings_paragraph(findings: dict, *, quick: bool = False) -> str:
             parts = ", ".join(f"{LABELS[cell]} {gap(points)}" for cell, points in pair)
             verdict = (f"within {WITHIN_POINTS:g} point: the paper's conclusion holds" if within else
                        f"not within {WITHIN_POINTS:g} point: the paper's conclusion does not hold here")
-            said.append(f"On {names[key]}, {parts}: {verdict}.")
+            budget = findings.get((key, "budget"))
+            said.append(f"On {names[key]}{f' ({budget})' if budget else ''}, {parts}: {verdict}.")
     rows3, pixels3 = findings.get(("rows", "gru3")), findings.get(("pixels", "gru3"))
     if rows3 is not None and pixels3 is not None:
         holds = pixels3 > rows3 and pixels3 > WITHIN_POINTS
