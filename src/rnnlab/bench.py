@@ -16,11 +16,18 @@ comparable across contenders, unlike a process's resident size.
 Every contender that has a torch.nn twin loads the twin's weights, and its output
 must equal the twin's; a contender that raises or computes something else is
 reported as failed, never dropped silently.
+
+A roofline column says how close each kernel comes to the machine's limit: the
+matrix-product FLOPs of one forward+backward, counted from the sizes
+(``matmul_flops``), divided by the measured fwd+bwd time, against the rate of a
+large float32 matrix product measured in the same process on the same threads
+(``measure_matmul_peak``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -59,11 +66,17 @@ QUICK_REPEATS = 7  # --quick: the same sizes, fewer rounds
 WARMUP_ROUNDS = 2  # the first rounds of a fresh process run slow while its heap grows
 OUTPUT_TOLERANCE = 1e-4  # max |y − y_twin| allowed in float32
 BASELINE = "torch.nn.GRU"  # every ratio "× GRU" is against this contender
+PEAK_MATMUL_SIZE = 1024  # the matmul peak: (n, n) @ (n, n) in float32, 2n³ FLOPs (2.1 GFLOP)
+MATMUL_REPEATS = 5  # best of this many timings, each of products lasting at least MATMUL_MIN_SECONDS
+MATMUL_MIN_SECONDS = 0.02
 _SEED = 0
 
 PEAK_NOTE = ("peak MB = the most memory that tensors held at any moment of one forward+backward (torch.profiler's "
              "memory timeline, CPU), the input, parameters and gradients included; full runs only, as its "
              "profiling takes minutes")
+ROOFLINE_NOTE = ("GFLOP/s = the matrix products' FLOPs of one forward+backward, counted from the sizes "
+                 "(6·B·T·Σ rows·cols over the weight matrices, e.g. 6·B·T·3H·(I + H) for a GRU; element-wise "
+                 "work not counted), / fwd+bwd time; % peak = that / the rate of a float32 matmul measured here")
 MEMORY_NOTE = ("saved MB = activations kept for backward: the distinct tensor storages that autograd saves "
                "during the forward pass (counted with torch.autograd.graph.saved_tensors_hooks), parameters "
                "and input excluded; not the process's peak RSS")
@@ -167,6 +180,55 @@ def peak_bytes(layer: nn.Module, x: Tensor) -> int | None:
     return max((sum(at_time) for at_time in sizes), default=0)
 
 
+def matmul_flops(layer: nn.Module, size: Size) -> int:
+    """Floating-point operations of the matrix products in one forward+backward of ``layer`` at ``size``.
+
+    Counting rule.  Every weight matrix W (rows × cols: the layer's 2-D parameters named ``weight…``,
+    e.g. W_ih (3H, I) and W_hh (3H, H) of a GRU) multiplies one (B, cols) operand at each of the T steps:
+
+        forward    2·B·T·rows·cols        (a multiply and an add per entry of each product)
+        backward   2 × the forward's:     ∂L/∂operand = ∂L/∂out · W  and  ∂L/∂W = Σ_t ∂L/∂out_tᵀ · operand_t
+
+    so 6·B·T·Σ_W rows·cols in all: 6·B·T·H·(I + H) for an Elman layer, 6·B·T·4H·(I + H) for an LSTM,
+    6·B·T·3H·(I + H) for a GRU, 6·B·T·(H·I + 3H·H) for gru1/gru2 (their gates read h alone).  The
+    backward's input product is counted because the bench's input requires grad, and so is the first
+    step's ∂L/∂h_0 product, which a kernel may skip (h_0 needs no gradient here): 1/(3T) of the recurrent
+    products.  torch.utils.flop_counter agrees on the per-step loop, step for step (tests/test_bench.py).
+    Left out: the element-wise work (activations, gates, biases: O(B·T·H), a few % of the products at
+    the bench's sizes) and peephole weights (element-wise, not products).  The count is the function's,
+    not the implementation's: the plain loop and the fused kernels of one cell do the same useful work.
+    """
+    per_step = sum(p.shape[0] * p.shape[1] for name, p in layer.named_parameters()
+                   if p.dim() == 2 and name.rpartition(".")[2].startswith("weight"))
+    return 6 * size.batch * size.steps * per_step
+
+
+def matmul_rate(rows: int, inner: int, cols: int, repeats: int = MATMUL_REPEATS) -> float:
+    """FLOP/s of a float32 (rows, inner) @ (inner, cols) product on this machine and torch's threads:
+    the best of ``repeats`` timings, each of enough back-to-back products to last MATMUL_MIN_SECONDS."""
+    generator = torch.Generator().manual_seed(_SEED)
+    a = torch.randn(rows, inner, generator=generator)
+    b = torch.randn(inner, cols, generator=generator)
+    out = torch.empty(rows, cols)
+    start = time.perf_counter()
+    torch.mm(a, b, out=out)  # warm-up, and a first guess at how many products make one timing
+    once = max(time.perf_counter() - start, 1e-7)
+    products = max(1, math.ceil(MATMUL_MIN_SECONDS / once))
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(products):
+            torch.mm(a, b, out=out)
+        best = min(best, (time.perf_counter() - start) / products)
+    return 2 * rows * inner * cols / best
+
+
+def measure_matmul_peak(size: int = PEAK_MATMUL_SIZE) -> dict:
+    """This machine's matrix-multiply rate: a float32 (n, n) @ (n, n) product, best of MATMUL_REPEATS."""
+    return {"shape": [size, size, size], "threads": torch.get_num_threads(),
+            "gflops_per_s": matmul_rate(size, size, size) / 1e9}
+
+
 def _forward(layer: nn.Module, x: Tensor) -> None:
     with torch.no_grad():
         layer(x)
@@ -213,17 +275,19 @@ class _Progress:
 
 
 def measure_size(size: Size, contenders: list[Contender], repeats: int, description: str,
-                 peak_memory: bool = True) -> list[dict]:
-    """Build, check and time every contender at ``size``; one result dict per contender."""
+                 peak_memory: bool = True, peak_gflops_per_s: float | None = None) -> list[dict]:
+    """Build, check and time every contender at ``size``; one result dict per contender.  With
+    ``peak_gflops_per_s`` (the machine's matmul rate) each result also gets its share of it."""
     torch.manual_seed(_SEED)
     x = torch.randn(size.steps, size.batch, size.input_size).requires_grad_()  # (T, B, I)
-    results = {c.name: {"name": c.name, "twin": c.twin, "error": None, "fwd_s": [], "fwd_bwd_s": []}
-               for c in contenders}
+    results = {c.name: {"name": c.name, "twin": c.twin, "error": None, "fwd_s": [], "fwd_bwd_s": [],
+                        "flops": None} for c in contenders}
     layers, outputs = {}, {}
     for contender in contenders:  # twins come before the contenders that copy them
         result = results[contender.name]
         try:
             layer = contender.build(size.input_size, size.hidden_size)
+            result["flops"] = matmul_flops(layer, size)
             if contender.twin is not None:
                 if contender.twin not in layers:
                     raise RuntimeError(f"its twin {contender.twin} is not among the contenders or failed")
@@ -259,17 +323,22 @@ def measure_size(size: Size, contenders: list[Contender], repeats: int, descript
                 result["fwd_bwd_s"].append(fwd_bwd)
         progress.step()
     progress.close()
-    _summarise(size, contenders, results)
+    _summarise(size, contenders, results, peak_gflops_per_s)
     return [results[c.name] for c in contenders]
 
 
-def _summarise(size: Size, contenders: list[Contender], results: dict[str, dict]) -> None:
-    """Add medians, tokens/s, ratios and target verdicts to ``results`` in place."""
+def _summarise(size: Size, contenders: list[Contender], results: dict[str, dict],
+               peak_gflops_per_s: float | None = None) -> None:
+    """Add medians, tokens/s, GFLOP/s and % of the matmul peak, ratios and target verdicts to ``results``
+    in place."""
     for result in results.values():
         ok = result["error"] is None
         result["fwd_median_s"] = statistics.median(result["fwd_s"]) if ok else None
         result["fwd_bwd_median_s"] = statistics.median(result["fwd_bwd_s"]) if ok else None
         result["tokens_per_s"] = size.batch * size.steps / result["fwd_bwd_median_s"] if ok else None
+        result["gflops_per_s"] = result["flops"] / result["fwd_bwd_median_s"] / 1e9 if ok else None
+        result["percent_of_matmul_peak"] = (100 * result["gflops_per_s"] / peak_gflops_per_s
+                                            if ok and peak_gflops_per_s else None)
 
     def ratio(name: str, reference: str | None) -> float | None:
         mine = results[name]["fwd_bwd_median_s"]
@@ -318,11 +387,13 @@ def machine_info() -> dict:
 
 def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | None = None,
               repeats: int | None = None, contenders: list[Contender] | None = None,
-              stream: TextIO | None = None, ntm: bool | dict = True) -> dict:
+              stream: TextIO | None = None, ntm: bool | dict = True,
+              matmul_size: int = PEAK_MATMUL_SIZE) -> dict:
     """Run the benchmark, print the table to ``stream`` (stdout), write bench.json and bench.md.
 
     ``sizes``, ``repeats`` and ``contenders`` override the defaults of the chosen
-    mode (the tests use tiny sizes); ``ntm`` adds the NTM's training throughput (a dict: other
+    mode (the tests use tiny sizes); ``matmul_size`` is n of the (n, n) @ (n, n) product whose rate is
+    the peak of the "% peak" column; ``ntm`` adds the NTM's training throughput (a dict: other
     sizes for measure_ntm_training).  Returns the report written to bench.json.
     """
     sizes = [Size(*s) for s in (sizes if sizes is not None else SIZES)]
@@ -342,14 +413,19 @@ def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | N
             "baseline": BASELINE,
             "output_tolerance": OUTPUT_TOLERANCE,
             "memory": f"{PEAK_NOTE}; {MEMORY_NOTE}",
+            "roofline": ROOFLINE_NOTE,
         },
         "sizes": [],
     }
     start = time.perf_counter()
+    report["matmul_peak"] = peak = measure_matmul_peak(matmul_size)
     for index, size in enumerate(sizes):
         description = f"bench {index + 1}/{len(sizes)} {size.label}"
-        results = measure_size(size, contenders, repeats, description, peak_memory=not quick)
-        report["sizes"].append({**size._asdict(), "label": size.label, "contenders": results})
+        results = measure_size(size, contenders, repeats, description, peak_memory=not quick,
+                               peak_gflops_per_s=peak["gflops_per_s"])
+        step = (size.batch, size.hidden_size, 3 * size.hidden_size)  # the GRU's recurrent product of one step
+        report["sizes"].append({**size._asdict(), "label": size.label, "contenders": results,
+                                "step_matmul": {"shape": list(step), "gflops_per_s": matmul_rate(*step) / 1e9}})
     if ntm:
         report["ntm"] = measure_ntm_training(repeats, **(ntm if isinstance(ntm, dict) else {}))
     report["wall_seconds"] = time.perf_counter() - start
@@ -425,6 +501,14 @@ def _ratio(value: float | None) -> str:
     return f"{value:.3f}" if value is not None else "—"
 
 
+def _gflops(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}" if value >= 1 else f"{value:.2f}"
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+
 def render_markdown(report: dict) -> str:
     """The report as Markdown: a header saying how it was measured, one table per size."""
     machine, settings = report["machine"], report["settings"]
@@ -445,23 +529,36 @@ def render_markdown(report: dict) -> str:
         "torch.nn layer computing the same function (whose weights the contender loads, and whose output "
         f"it must match within {settings['output_tolerance']:g}).",
     ]
+    if "matmul_peak" in report:
+        peak = report["matmul_peak"]
+        n = peak["shape"][0]
+        lines.append(f"- {ROOFLINE_NOTE}: **{peak['gflops_per_s']:.1f} GFLOP/s** for ({n}, {n}) @ ({n}, {n}), "
+                     f"best of {MATMUL_REPEATS}, {peak['threads']} threads.")
     if settings["quick"]:
         lines.append(f"- **Quick mode**: {settings['repeats']} rounds instead of {settings['full_repeats']}: "
                      "expect more noise in the ratios.")
     met = [c["target_met"] for s in report["sizes"] for c in s["contenders"] if c["target"] is not None]
     for size in report["sizes"]:
-        lines += ["", f"## {size['label']}", "",
-                  "| contender | fwd ms | fwd+bwd ms | tokens/s | peak MB | saved MB | × GRU | × twin | target | ok |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+        lines += ["", f"## {size['label']}", ""]
+        if "step_matmul" in size and "matmul_peak" in report:
+            step, peak = size["step_matmul"], report["matmul_peak"]["gflops_per_s"]
+            b, h, h3 = step["shape"]
+            lines += [f"One step's recurrent product of a GRU alone, ({b}, {h}) @ ({h}, {h3}): "
+                      f"{step['gflops_per_s']:.1f} GFLOP/s ({_percent(100 * step['gflops_per_s'] / peak)} % "
+                      "of the peak), the most a kernel that multiplies step by step can reach.", ""]
+        lines += ["| contender | fwd ms | fwd+bwd ms | tokens/s | GFLOP/s | % peak | peak MB | saved MB | × GRU "
+                  "| × twin | target | ok |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
         for c in size["contenders"]:
             if c["error"] is not None:
-                row = [c["name"], f"**FAILED**: {c['error']}".replace("|", "\\|"), "", "", "", "", "", "",
-                          c["target"] or "", "**no**" if c["target"] else ""]
+                row = [c["name"], f"**FAILED**: {c['error']}".replace("|", "\\|"), "", "", "", "", "", "", "",
+                       "", c["target"] or "", "**no**" if c["target"] else ""]
             else:
                 verdict = {True: "yes", False: "**no**", None: ""}[c["target_met"]]
                 row = [c["name"], _ms(c["fwd_median_s"]), _ms(c["fwd_bwd_median_s"]),
-                          f"{c['tokens_per_s']:,.0f}", _mb(c["peak_bytes"]), _mb(c["saved_bytes"]),
-                          _ratio(c["ratio_vs_gru"]), _ratio(c["ratio_vs_twin"]), c["target"] or "", verdict]
+                       f"{c['tokens_per_s']:,.0f}", _gflops(c["gflops_per_s"]),
+                       _percent(c["percent_of_matmul_peak"]), _mb(c["peak_bytes"]), _mb(c["saved_bytes"]),
+                       _ratio(c["ratio_vs_gru"]), _ratio(c["ratio_vs_twin"]), c["target"] or "", verdict]
             lines.append("| " + " | ".join(row) + " |")
     if "ntm" in report:
         n = report["ntm"]
