@@ -46,8 +46,9 @@ Here:
   10 epochs and 3 seeds; by pixels 48–127 ms a step (gru_v3 the slowest, Elman the fastest), one epoch
   (1,875 steps) takes 1.5–4 minutes and 100 epochs of the seven pixel runs would take about a day and a
   half, so pixels get 2 epochs (3,750 steps) and one seed; sentences 6–17 ms a step, 20 epochs (1,500
-  steps) and 3 seeds.  The whole budget: about 1.4 hours on one core (rows 30 minutes, pixels 45 with
-  their evaluations on the 10,000 test images, sentences 7), each run capped in minutes as a guard.
+  steps) and 3 seeds.  The whole budget: about 1.4 hours on an otherwise idle core (rows 30 minutes, pixels
+  45 with their evaluations on the 10,000 test images, sentences 7), about 2.2 hours beside two other
+  trainings (the first rows run took 3.0 minutes, not 1.5); each run is capped in minutes as a guard.
   ``--quick`` (seed 0: the six models 500 steps on the rows, the four GRUs 300 steps on the sentences, GRU
   30 steps on the pixels) took 52 seconds on one thread, two other trainings beside.
 
