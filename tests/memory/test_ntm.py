@@ -212,22 +212,27 @@ def test_lengths_leave_the_outputs_alone_and_end_each_state_at_its_own_last_step
         assert_states_close(picked, alone)
 
 
-def test_return_weights_traces_every_step(monkeypatch):
+@pytest.mark.parametrize("fused", [True, False])
+def test_return_weights_traces_every_step(monkeypatch, fused):
     model = tiny(read_heads=2, write_heads=3)
+    model.fused = fused
     x = inputs(4, 2)
-    written = []  # the add vectors that reach the memory, step by step
-    write = addressing.write
-    monkeypatch.setattr(addressing, "write", lambda memory, weights, erase, add: written.append(add) or
-                        write(memory, weights, erase, add))
     y, state, trace = model(x, return_weights=True)
     assert trace.read_weights.shape == (4, 2, 2, 4) and trace.write_weights.shape == (4, 2, 3, 4)
     assert trace.adds.shape == (4, 2, 3, 3) and trace.reads.shape == (4, 2, 2, 3)
-    assert torch.equal(trace.adds, torch.stack(written))
     assert torch.equal(trace.reads[-1], state.reads)
     assert torch.allclose(trace.read_weights.sum(-1), torch.ones(4, 2, 2, dtype=torch.float64))
     assert torch.equal(trace.read_weights[-1], state.read_weights)
     assert torch.equal(trace.write_weights[-1], state.write_weights)
     assert torch.equal(y, model(x)[0])
+    # the add vectors that reach the memory, step by step, recorded on the reference path
+    written = []
+    write = addressing.write
+    monkeypatch.setattr(addressing, "write", lambda memory, weights, erase, add: written.append(add) or
+                        write(memory, weights, erase, add))
+    model.fused = False
+    model(x)
+    assert torch.allclose(trace.adds, torch.stack(written), atol=1e-12, rtol=0)
 
 
 # ---- controllers, memory initialisations, heads ---------------------------------------------------------------------

@@ -82,7 +82,8 @@ from torch import Tensor, nn
 from ..cells import available, create
 from ..cells.base import check_size
 from . import addressing
-from .gradients import check_bound, clip_gradients
+from .fused import head_adds, heads_step
+from .gradients import check_bound, clip_gradient, clip_gradients
 from .heads import HeadParameterLayer
 
 MEMORY_INITS = ("constant", "learned", "random")
@@ -202,6 +203,7 @@ class NTM(nn.Module):
         self.memory_init = memory_init
         self.clip_controller = None if clip_controller is None else float(clip_controller)
         self.gradient_clip = gradient_clip
+        self.fused = True  # False: the reference path through heads.py and addressing.py (``_transition``)
 
         N, M, R = memory_slots, memory_width, read_heads
         self.controller = nn.ModuleList()
@@ -293,13 +295,30 @@ class NTM(nn.Module):
             states.append(state)
         return h, tuple(states)
 
-    def _transition(self, x_t: Tensor, memory: Tensor, weights: Tensor, reads: Tensor, controller_state):
+    def _transition(self, x_t: Tensor, memory: Tensor, weights: Tensor, reads: Tensor, controller_state,
+                    trace: bool = False):
         """One step on the loop's working state; weights (B, H, N) hold the read heads' rows first.
 
-        Returns c_t (B, C), M_t (B, N, M), w_t (B, H, N), r_t (B, R, M), controller state, a_t (B, W, M).
-        With gradient_clip, the gradients into M_{t−1}, w_{t−1} and r_{t−1} are clamped, in one node of the
-        graph, and those into the head parameters in heads.py (module docstring).
+        Returns c_t (B, C), M_t (B, N, M), w_t (B, H, N), r_t (B, R, M), controller state, and a_t (B, W, M)
+        when ``trace`` (else None).
+        With gradient_clip, the gradients into M_{t−1}, w_{t−1} and r_{t−1} are clamped, and those into the
+        head parameters (module docstring).  The fast path (``fused``) computes the heads, the addressing,
+        the read and the write in one node with a hand-written backward (fused.py); the reference path
+        composes heads.py and addressing.py under autograd.
         """
+        if not self.fused:
+            return self._reference_transition(x_t, memory, weights, reads, controller_state)
+        reads = clip_gradient(reads, self.gradient_clip)
+        controller_output, controller_state = self._control(torch.cat([x_t, reads.flatten(1)], dim=-1),
+                                                            controller_state)
+        raw = self.heads.linear(controller_output)  # (B, P), before the clip and the activations
+        sizes = (self.read_heads, self.write_heads, self.memory_width, self.shift_range)
+        weights, reads, memory = heads_step(memory, weights, raw, sizes, self.clip_controller, self.gradient_clip)
+        adds = head_adds(raw, sizes, self.clip_controller) if trace else None
+        return controller_output, memory, weights, reads, controller_state, adds
+
+    def _reference_transition(self, x_t: Tensor, memory: Tensor, weights: Tensor, reads: Tensor, controller_state):
+        """``_transition`` through heads.py and addressing.py, every operation recorded by autograd."""
         memory, weights, reads = clip_gradients((memory, weights, reads), self.gradient_clip)
         controller_output, controller_state = self._control(torch.cat([x_t, reads.flatten(1)], dim=-1),
                                                             controller_state)
@@ -341,7 +360,7 @@ class NTM(nn.Module):
         controller_outputs, all_reads, all_weights, all_adds = [], [], [], []
         for t in range(steps):
             c, memory, weights, reads, controller_state, adds = self._transition(x[t], memory, weights, reads,
-                                                                                 controller_state)
+                                                                                 controller_state, return_weights)
             controller_outputs.append(c)
             all_reads.append(reads.flatten(1))
             if return_weights:
