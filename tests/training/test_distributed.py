@@ -9,12 +9,18 @@ from pathlib import Path
 import pytest
 import torch
 
+from rnnlab import cli
 from rnnlab.training import checkpoint as ckpt
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 ARGS = ["train", "adding", "--model", "gru", "--steps", "5", "--set", "model.dtype=float64",
         "--set", "model.hidden_size=8", "--set", "task.length=20", "--set", "train.batch_size=8",
         "--set", "train.eval_size=16", "--set", "train.log_every=1"]
+# Plain SGD, unclipped: the update is lr × the gradient itself.  Adam (scale-invariant) and norm clipping
+# (which rescales whatever comes) would give the same weights whether DDP averaged the ranks' gradients or
+# summed them; here a sum is a step twice as long, exactly the single process at twice the learning rate.
+SGD = ["--set", "train.optimizer=sgd", "--set", "train.momentum=0", "--set", "train.clip=none"]
+LR = 0.1
 
 
 def _rnnlab(*args):
@@ -24,16 +30,23 @@ def _rnnlab(*args):
 
 
 def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
-    one = _rnnlab(*ARGS, "--out", str(tmp_path / "one"))
-    two = _rnnlab(*ARGS, "--nproc", "2", "--out", str(tmp_path / "two"))
-    assert one.returncode == 0, one.stderr
-    assert two.returncode == 0, two.stderr
-    a, b = ckpt.load_latest(tmp_path / "one" / "checkpoints"), ckpt.load_latest(tmp_path / "two" / "checkpoints")
-    assert a.step == b.step == 5
+    """Trained with plain SGD and no clipping, so that the mean of the ranks' gradients (right) and their
+    sum (wrong: the single process at twice the learning rate) end at different weights."""
+    one = _rnnlab(*ARGS, *SGD, "--set", f"train.lr={LR}", "--out", str(tmp_path / "one"))
+    two = _rnnlab(*ARGS, *SGD, "--set", f"train.lr={LR}", "--nproc", "2", "--out", str(tmp_path / "two"))
+    for done in (one, two):
+        assert done.returncode == 0, done.stderr
+    assert cli.main([*ARGS, *SGD, "--set", f"train.lr={2 * LR}", "--out", str(tmp_path / "summed")]) == 0
+    a, b, c = (ckpt.load_latest(tmp_path / name / "checkpoints") for name in ("one", "two", "summed"))
+    assert a.step == b.step == c.step == 5
+    [group] = b.state["optimizer"]["param_groups"]
+    assert group["lr"] == LR and group["momentum"] == 0 and "betas" not in group  # plain SGD, as asked
     keys = [k for k in a.tensors if k.startswith("model.")]
     assert keys and all(a.tensors[k].dtype == torch.float64 for k in keys)
     for k in keys:
-        torch.testing.assert_close(b.tensors[k], a.tensors[k], atol=1e-6, rtol=0)
+        torch.testing.assert_close(b.tensors[k], a.tensors[k], atol=1e-9, rtol=0)
+    # a summed all-reduce would have given c: far outside that tolerance
+    assert max((c.tensors[k] - a.tensors[k]).abs().max().item() for k in keys) > 1e-4
     # only the main process wrote: one log line per step, one summary printed
     steps = [json.loads(line)["step"] for line in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4, 5]

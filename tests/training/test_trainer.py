@@ -1,5 +1,6 @@
 """Trainer: learns, resumes bit for bit, truncated BPTT, NaN guard — on a small task of its own."""
 
+import math
 from dataclasses import dataclass
 
 import pytest
@@ -116,6 +117,37 @@ def test_nan_steps_are_skipped_then_stop_the_run(tmp_path):
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
 
     doomed = _trainer(tmp_path / "doomed", task=SignOfSum(poison_steps={11, 12, 13}), steps=30, max_bad_steps=3)
+    with pytest.raises(TrainingError, match="3 steps in a row had a non-finite loss or gradient"):
+        doomed.fit()
+    assert ckpt.steps(tmp_path / "doomed" / "checkpoints") == [10]  # the last good checkpoint is kept
+
+
+def _infinite_gradient_at(trainer, steps: set[int]) -> None:
+    """From the training steps ``steps`` on (1-based) the readout bias's gradient is ±inf, the loss unchanged
+    and finite: the n-gram run's failure (a finite cost whose gradient overflowed)."""
+    task = trainer.task
+    trainer.model.readout.bias.register_hook(lambda g: g * float("inf") if task.calls in steps else g)
+
+
+def test_a_finite_loss_with_an_infinite_gradient_is_skipped_then_stops_the_run(tmp_path):
+    trainer = _trainer(tmp_path, steps=12, max_bad_steps=3)
+    _infinite_gradient_at(trainer, {3})
+    first = [trainer.train_step() for _ in range(2)]
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    third = trainer.train_step()
+    assert math.isfinite(third["loss"]) and third["grad_norm"] == math.inf  # the branch: loss fine, gradient not
+    assert third["skipped_steps"] == 1 and all(r["skipped_steps"] == 0 for r in first)
+    for old, new in zip(before, trainer.model.parameters()):
+        assert torch.equal(old, new)  # nothing applied
+    assert all(s["step"] == 2 for s in trainer.optimizer.state.values())  # nor counted by Adam
+    assert all(p.grad is None for p in trainer.model.parameters())  # the poisoned gradient is gone
+    fourth = trainer.train_step()
+    assert math.isfinite(fourth["grad_norm"]) and fourth["skipped_steps"] == 1  # the run went on
+    assert not torch.equal(before[0], trainer.model.recurrent.cells[0].weight_ih)
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+    doomed = _trainer(tmp_path / "doomed", steps=30, max_bad_steps=3)
+    _infinite_gradient_at(doomed, {11, 12, 13})
     with pytest.raises(TrainingError, match="3 steps in a row had a non-finite loss or gradient"):
         doomed.fit()
     assert ckpt.steps(tmp_path / "doomed" / "checkpoints") == [10]  # the last good checkpoint is kept
