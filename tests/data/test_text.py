@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import os
 import re
 from pathlib import Path
 
@@ -71,10 +70,8 @@ def test_a_file_that_is_not_utf8_gives_the_line_and_the_byte(tmp_path):
         read_text_file(first)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_an_unreadable_file_is_named(tmp_path):
-    path = write(tmp_path / "secret.txt", "hidden")
-    path.chmod(0)
+def test_an_unreadable_file_is_named(tmp_path, unreadable):
+    path = unreadable(write(tmp_path / "secret.txt", "hidden"))
     with raises(path, ": cannot be read: Permission denied"):
         read_corpus(path)
 
