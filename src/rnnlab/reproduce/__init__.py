@@ -2,7 +2,7 @@
 
 >>> import rnnlab.reproduce as reproduce
 >>> reproduce.available()
-['long_time_lags', 'applications', 'ntm', 'gradients', 'learning', 'lstm1997', 'recursive', 'compressor']
+['long_time_lags', 'applications', 'ntm', 'gradients', 'learning', 'lstm1997', 'recursive', 'compressor', 'gate_variants']
 >>> [run.name for run in reproduce.get("long_time_lags").runs]
 ['adding, LSTM', 'temporal order, LSTM', 'adding, Elman (tanh)']
 
@@ -36,6 +36,7 @@ _MODULES = {
     "lstm1997": "lstm1997",  # Hochreiter & Schmidhuber (1997): the LSTM as published and its battery, issue 13
     "recursive": "recursive",  # Tree-RNN and Tree-LSTM on ListOps and expression trees, level batching, issue 14
     "compressor": "compressor",  # Schmidhuber (1992): the neural history compressor on the 20-step lag, issue 14
+    "gate_variants": "gate_variants",  # Dey & Salem (2017): GRU and its gate variants GRU1-3, issue 15
 }
 
 # Quick runs train with one thread unless OMP_NUM_THREADS says otherwise: their models are too small

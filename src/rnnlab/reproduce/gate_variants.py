@@ -170,10 +170,10 @@ DATASETS = (
             ("task.path={fashion}", "task.by=pixels", "train.eval_size=10000"), input_size=1, examples=60_000,
             epochs=2, seeds=1, minutes=25, eval_every=750,
             arms=(*ALL[:4], Arm("gru3", LOWERED_RATE), *ALL[4:]), needs=FASHION_FILES,
-            # 30 steps of 784 pixels: reported only (measured 0.315 on 200 test images; chance 0.1)
+            # 30 steps of 784 pixels: measured 0.315 on 200 test images (chance 0.1); judged at twice chance
             quick=("train.steps=30", "train.eval_every=15", "train.eval_size=200", "train.log_every=5",
                    "train.max_minutes=0.4"),
-            quick_cells=("gru_v3",), quick_target=None, chance=0.1,
+            quick_cells=("gru_v3",), quick_target=(">=", 0.2), chance=0.1,
             paper={"gru_v3": "the reference of Table II", "gru1": "almost as well as GRU (Table II, Figs. 1–2)",
                    "gru2": "almost as well as GRU (Table II, Figs. 1–2)",
                    "gru3": "not as well at the base η (Table II)",
