@@ -7,7 +7,7 @@ import torch
 from torch.func import functional_call
 
 from rnnlab.config import build_config
-from rnnlab.memory import NTM
+from rnnlab.memory import NTM, fused, sequence
 from rnnlab.memory.gradients import check_bound, clip_gradient
 from rnnlab.memory.ntm import GRADIENT_CLIP
 from rnnlab.runs import build_model, build_task
@@ -62,7 +62,8 @@ def test_the_forward_is_unchanged_bit_for_bit(controller):
     assert torch.equal(state.reads, state_ref.reads) and torch.equal(trace.read_weights, trace_ref.read_weights)
     assert torch.equal(trace.write_weights, trace_ref.write_weights)
     step_y, step_state = clipped.step(x[0], clipped.initial_state(3))
-    assert torch.equal(step_y, y_ref[0])
+    assert torch.equal(step_y, plain.step(x[0], plain.initial_state(3))[0])
+    assert torch.allclose(step_y, y_ref[0], atol=1e-12, rtol=0)  # step by step and whole-sequence paths agree
 
 
 def test_the_memory_gradient_is_clamped_by_hand():
@@ -88,18 +89,33 @@ def test_the_memory_gradient_is_clamped_by_hand():
     assert torch.allclose(result, unclipped.clamp(-bound, bound), atol=1e-12, rtol=0)
 
 
-def test_every_clipped_gradient_is_within_the_bound():
+@pytest.mark.parametrize("path", ["sequence", "step", "reference"])
+def test_every_clipped_gradient_is_within_the_bound(path, monkeypatch):
     """A long, loud sequence: with the clip, the gradients reaching the memory, the weightings and the
-    read vectors of the initial state, and the head parameters' linear outputs, stay within ±bound."""
+    read vectors of the initial state, and the head parameters' linear outputs, stay within ±bound, on each
+    path: the whole sequence in one node (LSTM controller), one node a step (GRU), autograd (NTM.fused False)."""
     bound = 0.5
-    model = tiny(gradient_clip=bound, memory_init="random", write_heads=2)
-    seen = []
-    model.heads.linear.register_full_backward_hook(lambda module, grad_in, grad_out: seen.append(grad_out[0]))
+    model = tiny(gradient_clip=bound, memory_init="random", write_heads=2, controller="gru" if path == "step" else
+                 "lstm")
+    model.fused = path != "reference"
+    seen = []  # ∂L/∂(W_p c_t + b_p) of every step
+    if path == "reference":
+        model.heads.linear.register_full_backward_hook(lambda module, grad_in, grad_out: seen.append(grad_out[0]))
+    else:
+        original = fused.backward_step
+
+        def recording(*args, **kwargs):
+            grads = original(*args, **kwargs)
+            seen.append(grads[2])
+            return grads
+        monkeypatch.setattr(fused, "backward_step", recording)
+        monkeypatch.setattr(sequence, "backward_step", recording)
     state = model.initial_state(2)
     memory, reads = (v.detach().clone().requires_grad_() for v in (state.memory, state.reads))
     weights = state.read_weights.detach().clone().requires_grad_()
     y, final = model(10 * inputs(30, 2), state._replace(memory=memory, reads=reads, read_weights=weights))
     (1e4 * y.sum()).backward()
+    assert len(seen) == 30
     for grad in (memory.grad, reads.grad, weights.grad, *seen):
         assert torch.isfinite(grad).all() and grad.abs().max() <= bound
     assert max(g.abs().max() for g in seen) == bound  # the loss is loud enough to reach it

@@ -68,12 +68,142 @@ _softmax_backward = torch.ops.aten._softmax_backward_data  # (grad, y, dim, dtyp
 SOFTPLUS_THRESHOLD = 20  # F.softplus's default: softplus(x) = x above it
 
 
-def _circular_windows(weights: Tensor, s: int) -> Tensor:
-    """(…, N) -> (…, 2s + 1, N), row j holding weights((i + j − s) mod N) = roll(weights, s − j) at column i."""
-    if s == 0:
-        return weights.unsqueeze(-2)
-    padded = torch.cat([weights[..., -s:], weights, weights[..., :s]], dim=-1)  # (…, N + 2s)
-    return padded.unfold(-1, weights.shape[-1], 1)  # (…, 2s + 1, N), a view
+def _padded(weights: Tensor, s: int) -> Tensor:
+    """(…, N) -> (…, N + 2s), circularly padded: column s − k + i holds weights((i − k) mod N) for |k| <= s."""
+    return torch.cat([weights[..., weights.shape[-1] - s :], weights, weights[..., :s]], dim=-1) if s else weights
+
+
+def _shift(weights: Tensor, shifts: Tensor, s: int) -> Tensor:
+    """Σ_k s(k) weights((i − k) mod N) (eq. 8), weights (B, H, N), shifts (B, H, 2s + 1) over −s … +s."""
+    N = weights.shape[-1]
+    padded = _padded(weights, s)
+    out = weights * shifts[..., s : s + 1]
+    for k in range(1, s + 1):
+        out.addcmul_(padded[..., s - k : s - k + N], shifts[..., s + k : s + k + 1])  # w((i − k) mod N)
+        out.addcmul_(padded[..., s + k : s + k + N], shifts[..., s - k : s - k + 1])  # w((i + k) mod N)
+    return out
+
+
+def forward_step(memory: Tensor, previous: Tensor, raw: Tensor, sizes: tuple[int, int, int, int],
+                 clip: float | None) -> tuple[Tensor, Tensor, Tensor, tuple]:
+    """The step's values (HeadsStep): (w_t, r_t, M_t, what ``backward_step`` needs)."""
+    R, W, M, s = sizes
+    H, S, B = R + W, 2 * s + 1, raw.shape[0]
+    z = raw if clip is None else raw.clamp(-clip, clip)
+    z_key, z_strength, z_gate, z_shift, z_gamma, z_erase, z_add = z.split((H * M, H, H, H * S, H, W * M, W * M),
+                                                                          dim=-1)
+    key = torch.tanh(z_key).view(B, H, M)
+    strength = F.softplus(z_strength).unsqueeze(-1)  # (B, H, 1)
+    gate = torch.sigmoid(z_gate).unsqueeze(-1)  # (B, H, 1)
+    shifts = torch.softmax(z_shift.view(B, H, S), dim=-1)  # (B, H, S)
+    gamma = 1 + F.softplus(z_gamma).unsqueeze(-1)  # (B, H, 1)
+    erase = torch.sigmoid(z_erase).view(B, W, M)
+    add = torch.tanh(z_add).view(B, W, M)
+
+    # content (eqs. 5-6), as addressing.cosine_similarity and content_weights
+    dot = torch.bmm(key, memory.transpose(1, 2))  # (B, H, N)
+    key_norm = (key * key).sum(-1, keepdim=True).add_(NORM_EPSILON).sqrt_()  # (B, H, 1)
+    memory_norm = (memory * memory).sum(-1).add_(NORM_EPSILON).sqrt_().unsqueeze(1)  # (B, 1, N)
+    denominator = key_norm * memory_norm  # (B, H, N)
+    similarity = dot / denominator  # K
+    content = torch.softmax(strength * similarity, dim=-1)  # w^c
+    gated = torch.lerp(previous, content, gate)  # w^g (eq. 7)
+    shifted = _shift(gated, shifts, s)  # w̃ (eq. 8)
+    log_shifted = shifted.clamp_min(WEIGHT_FLOOR).log()
+    weights = torch.softmax(gamma * log_shifted, dim=-1)  # w (eq. 9)
+    read_weights, write_weights = weights.split((R, W), dim=1)
+
+    reads = torch.bmm(read_weights, memory)  # (B, R, M), from M_{t−1}
+    keep = None
+    if W == 1:
+        w = write_weights.transpose(1, 2)  # (B, N, 1)
+        new_memory = torch.addcmul(memory, w, torch.addcmul(add, erase, memory, value=-1))  # M + w (a − e ⊙ M)
+    else:
+        keep = 1 - write_weights.unsqueeze(-1) * erase.unsqueeze(-2)  # (B, W, N, M)
+        new_memory = torch.baddbmm(memory * keep.prod(dim=1), write_weights.transpose(1, 2), add)
+    saved = (memory, previous, raw, key, strength, gate, shifts, gamma, erase, add, key_norm, memory_norm,
+             denominator, similarity, content, gated, shifted, log_shifted, weights, keep)
+    return weights, reads, new_memory, saved
+
+
+def backward_step(saved: tuple, d_weights: Tensor, d_reads: Tensor, d_new: Tensor, sizes: tuple[int, int, int, int],
+                  clip: float | None, bound: float | None, memory_grad: bool = True):
+    """The step's gradients (HeadsStep): (∂L/∂M_{t−1} or None, ∂L/∂w_{t−1}, ∂L/∂raw), clipped to ±bound."""
+    (memory, previous, raw, key, strength, gate, shifts, gamma, erase, add, key_norm, memory_norm, denominator,
+     similarity, content, gated, shifted, log_shifted, weights, keep) = saved
+    R, W, M, s = sizes
+    H, B, N = R + W, raw.shape[0], memory.shape[1]
+    dtype = raw.dtype
+    read_weights, write_weights = weights.split((R, W), dim=1)
+
+    # write (eqs. 3-4) and read (eq. 2): the weightings' gradients, and dM from the write
+    masked = d_new * memory  # dM' ⊙ M (B, N, M)
+    d_write = torch.bmm(add, d_new.transpose(1, 2))  # (B, W, N): dM' a, the add term
+    d_add = torch.bmm(write_weights, d_new)  # (B, W, M)
+    if W == 1:
+        d_write = d_write.baddbmm_(erase, masked.transpose(1, 2), alpha=-1)  # − (dM' ⊙ M) e
+        d_erase = torch.bmm(write_weights, masked).neg_()  # (B, 1, M)
+        d_memory = torch.addcmul(d_new, write_weights.transpose(1, 2), d_new * erase, value=-1)
+    else:
+        ones = torch.ones_like(keep[:, :1])
+        before = torch.cat([ones, keep[:, :-1]], dim=1).cumprod(dim=1)  # Π_{j<h} keep_j (B, W, N, M)
+        after = torch.cat([keep[:, 1:], ones], dim=1).flip(1).cumprod(dim=1).flip(1)  # Π_{j>h} keep_j
+        d_keep = masked.unsqueeze(1) * (before * after)  # (B, W, N, M)
+        d_memory = d_new * (before[:, -1] * keep[:, -1])  # dM' ⊙ Π_h keep_h
+        d_write = d_write - (d_keep * erase.unsqueeze(-2)).sum(-1)
+        d_erase = -(d_keep * write_weights.unsqueeze(-1)).sum(2)  # (B, W, M)
+    d_read = torch.bmm(d_reads, memory.transpose(1, 2))  # (B, R, N)
+    d_weights = d_weights + torch.cat([d_read, d_write], dim=1)  # (B, H, N)
+
+    # sharpen (eq. 9)
+    d_logits = _softmax_backward(d_weights, weights, -1, dtype)
+    d_gamma = (d_logits * log_shifted).sum(-1, keepdim=True)  # (B, H, 1)
+    d_shifted = (d_logits * gamma).div_(shifted.clamp_min(WEIGHT_FLOOR)).masked_fill_(shifted < WEIGHT_FLOOR, 0)
+    # shift (eq. 8): dw^g(j) = Σ_k s(k) dw̃((j + k) mod N), ds(k) = Σ_i dw̃(i) w^g((i − k) mod N)
+    d_gated = _shift(d_shifted, shifts.flip(-1), s)
+    padded = _padded(gated, s)
+    d_shifts = torch.stack([(d_shifted * padded[..., s - k : s - k + N]).sum(-1) for k in range(-s, s + 1)],
+                           dim=-1)  # (B, H, S)
+    # interpolate (eq. 7)
+    d_content = d_gated * gate
+    d_previous = d_gated - d_content
+    d_gate = (d_gated * (content - previous)).sum(-1, keepdim=True)  # (B, H, 1)
+    # content (eqs. 5-6)
+    d_z = _softmax_backward(d_content, content, -1, dtype)
+    d_strength = (d_z * similarity).sum(-1, keepdim=True)  # (B, H, 1)
+    d_dot = (d_z * strength).div_(denominator)  # (B, H, N)
+    q = d_dot * similarity  # −∂L/∂(‖k‖ ‖M‖)
+    d_key_norm = torch.bmm(q, memory_norm.transpose(1, 2)).neg_()  # (B, H, 1)
+    d_memory_norm = torch.bmm(key_norm.transpose(1, 2), q).neg_()  # (B, 1, N)
+    d_key = torch.baddbmm(key * (d_key_norm / key_norm), d_dot, memory)  # (B, H, M)
+    if memory_grad:
+        d_memory = torch.baddbmm(d_memory, torch.cat([read_weights, d_dot], dim=1).transpose(1, 2),
+                                 torch.cat([d_reads, key], dim=1))  # + w^rᵀ dr + ddotᵀ k
+        d_memory.addcmul_((d_memory_norm / memory_norm).transpose(1, 2), memory)  # the row norms
+        if bound is not None:
+            d_memory.clamp_(-bound, bound)
+    else:
+        d_memory = None
+    if bound is not None:
+        d_previous.clamp_(-bound, bound)
+
+    # activations (heads.py), then the clip's mask
+    z = raw if clip is None else raw.clamp(-clip, clip)
+    _, z_strength, _, _, z_gamma, _, _ = z.split((H * M, H, H, H * shifts.shape[-1], H, W * M, W * M), dim=-1)
+    d_raw = torch.cat([
+        _tanh_backward(d_key, key).view(B, -1),
+        _softplus_backward(d_strength.view(B, H), z_strength, 1, SOFTPLUS_THRESHOLD),
+        _sigmoid_backward(d_gate, gate).view(B, H),
+        _softmax_backward(d_shifts, shifts, -1, dtype).view(B, -1),
+        _softplus_backward(d_gamma.view(B, H), z_gamma, 1, SOFTPLUS_THRESHOLD),
+        _sigmoid_backward(d_erase, erase).view(B, -1),
+        _tanh_backward(d_add, add).view(B, -1),
+    ], dim=-1)  # (B, P)
+    if clip is not None:
+        d_raw.masked_fill_((raw < -clip) | (raw > clip), 0)
+    if bound is not None:
+        d_raw.clamp_(-bound, bound)
+    return d_memory, d_previous, d_raw
 
 
 class HeadsStep(torch.autograd.Function):
@@ -91,123 +221,16 @@ class HeadsStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx, memory: Tensor, previous: Tensor, raw: Tensor, sizes: tuple[int, int, int, int],
                 clip: float | None, bound: float | None):
-        R, W, M, s = sizes
-        H, S, B = R + W, 2 * s + 1, raw.shape[0]
-        z = raw if clip is None else raw.clamp(-clip, clip)
-        z_key, z_strength, z_gate, z_shift, z_gamma, z_erase, z_add = z.split(
-            (H * M, H, H, H * S, H, W * M, W * M), dim=-1)
-        key = torch.tanh(z_key).view(B, H, M)
-        strength = F.softplus(z_strength).unsqueeze(-1)  # (B, H, 1)
-        gate = torch.sigmoid(z_gate).unsqueeze(-1)  # (B, H, 1)
-        shifts = torch.softmax(z_shift.view(B, H, S), dim=-1)  # (B, H, S)
-        gamma = 1 + F.softplus(z_gamma).unsqueeze(-1)  # (B, H, 1)
-        erase = torch.sigmoid(z_erase).view(B, W, M)
-        add = torch.tanh(z_add).view(B, W, M)
-
-        # content (eqs. 5-6), as addressing.cosine_similarity and content_weights
-        dot = torch.bmm(key, memory.transpose(1, 2))  # (B, H, N)
-        key_norm = (key * key).sum(-1, keepdim=True).add_(NORM_EPSILON).sqrt_()  # (B, H, 1)
-        memory_norm = (memory * memory).sum(-1).add_(NORM_EPSILON).sqrt_().unsqueeze(1)  # (B, 1, N)
-        denominator = key_norm * memory_norm  # (B, H, N)
-        similarity = dot / denominator  # K
-        content = torch.softmax(strength * similarity, dim=-1)  # w^c
-        gated = torch.lerp(previous, content, gate)  # w^g (eq. 7)
-        shifted = (shifts.unsqueeze(-1) * _circular_windows(gated, s).flip(-2)).sum(-2)  # w̃ (eq. 8)
-        log_shifted = shifted.clamp_min(WEIGHT_FLOOR).log()
-        weights = torch.softmax(gamma * log_shifted, dim=-1)  # w (eq. 9)
-        read_weights, write_weights = weights.split((R, W), dim=1)
-
-        reads = torch.bmm(read_weights, memory)  # (B, R, M), from M_{t−1}
-        keep = None
-        if W == 1:
-            w = write_weights.transpose(1, 2)  # (B, N, 1)
-            new_memory = torch.addcmul(memory, w, torch.addcmul(add, erase, memory, value=-1))  # M + w (a − e ⊙ M)
-        else:
-            keep = 1 - write_weights.unsqueeze(-1) * erase.unsqueeze(-2)  # (B, W, N, M)
-            new_memory = torch.baddbmm(memory * keep.prod(dim=1), write_weights.transpose(1, 2), add)
+        weights, reads, new_memory, saved = forward_step(memory, previous, raw, sizes, clip)
         ctx.sizes, ctx.clip, ctx.bound = sizes, clip, bound
-        ctx.save_for_backward(memory, previous, raw, key, strength, gate, shifts, gamma, erase, add, key_norm,
-                              memory_norm, denominator, similarity, content, gated, shifted, log_shifted, weights,
-                              keep)
+        ctx.save_for_backward(*saved)
         return weights, reads, new_memory
 
     @staticmethod
     @once_differentiable  # a second derivative would need its own hand-written pass
     def backward(ctx, d_weights: Tensor, d_reads: Tensor, d_new: Tensor):
-        (memory, previous, raw, key, strength, gate, shifts, gamma, erase, add, key_norm, memory_norm, denominator,
-         similarity, content, gated, shifted, log_shifted, weights, keep) = ctx.saved_tensors
-        R, W, M, s = ctx.sizes
-        clip, bound = ctx.clip, ctx.bound
-        H, B = R + W, raw.shape[0]
-        dtype = raw.dtype
-        read_weights, write_weights = weights.split((R, W), dim=1)
-
-        # write (eqs. 3-4) and read (eq. 2): the weightings' gradients, and dM from the write
-        masked = d_new * memory  # dM' ⊙ M (B, N, M)
-        d_write = torch.bmm(add, d_new.transpose(1, 2))  # (B, W, N): dM' a, the add term
-        d_add = torch.bmm(write_weights, d_new)  # (B, W, M)
-        if W == 1:
-            d_write = d_write.baddbmm_(erase, masked.transpose(1, 2), alpha=-1)  # − (dM' ⊙ M) e
-            d_erase = torch.bmm(write_weights, masked).neg_()  # (B, 1, M)
-            d_memory = torch.addcmul(d_new, write_weights.transpose(1, 2), d_new * erase, value=-1)
-        else:
-            ones = torch.ones_like(keep[:, :1])
-            before = torch.cat([ones, keep[:, :-1]], dim=1).cumprod(dim=1)  # Π_{j<h} keep_j (B, W, N, M)
-            after = torch.cat([keep[:, 1:], ones], dim=1).flip(1).cumprod(dim=1).flip(1)  # Π_{j>h} keep_j
-            d_keep = masked.unsqueeze(1) * (before * after)  # (B, W, N, M)
-            d_memory = d_new * (before[:, -1] * keep[:, -1])  # dM' ⊙ Π_h keep_h
-            d_write = d_write - (d_keep * erase.unsqueeze(-2)).sum(-1)
-            d_erase = -(d_keep * write_weights.unsqueeze(-1)).sum(2)  # (B, W, M)
-        d_read = torch.bmm(d_reads, memory.transpose(1, 2))  # (B, R, N)
-        d_weights = d_weights + torch.cat([d_read, d_write], dim=1)  # (B, H, N)
-
-        # sharpen (eq. 9)
-        d_logits = _softmax_backward(d_weights, weights, -1, dtype)
-        d_gamma = (d_logits * log_shifted).sum(-1, keepdim=True)  # (B, H, 1)
-        d_shifted = (d_logits * gamma).div_(shifted.clamp_min(WEIGHT_FLOOR)).masked_fill_(shifted < WEIGHT_FLOOR, 0)
-        # shift (eq. 8)
-        d_gated = (shifts.unsqueeze(-1) * _circular_windows(d_shifted, s)).sum(-2)  # (B, H, N)
-        d_shifts = torch.bmm(_circular_windows(gated, s).flip(-2).reshape(B * H, -1, gated.shape[-1]),
-                             d_shifted.reshape(B * H, -1, 1)).view(B, H, -1)  # (B, H, S)
-        # interpolate (eq. 7)
-        d_content = d_gated * gate
-        d_previous = d_gated - d_content
-        d_gate = (d_gated * (content - previous)).sum(-1, keepdim=True)  # (B, H, 1)
-        # content (eqs. 5-6)
-        d_z = _softmax_backward(d_content, content, -1, dtype)
-        d_strength = (d_z * similarity).sum(-1, keepdim=True)  # (B, H, 1)
-        d_dot = (d_z * strength).div_(denominator)  # (B, H, N)
-        q = d_dot * similarity  # −∂L/∂(‖k‖ ‖M‖)
-        d_key_norm = torch.bmm(q, memory_norm.transpose(1, 2)).neg_()  # (B, H, 1)
-        d_memory_norm = torch.bmm(key_norm.transpose(1, 2), q).neg_()  # (B, 1, N)
-        d_key = torch.baddbmm(key * (d_key_norm / key_norm), d_dot, memory)  # (B, H, M)
-        if ctx.needs_input_grad[0]:
-            d_memory = torch.baddbmm(d_memory, torch.cat([read_weights, d_dot], dim=1).transpose(1, 2),
-                                     torch.cat([d_reads, key], dim=1))  # + w^rᵀ dr + ddotᵀ k
-            d_memory.addcmul_((d_memory_norm / memory_norm).transpose(1, 2), memory)  # the row norms
-            if bound is not None:
-                d_memory.clamp_(-bound, bound)
-        else:
-            d_memory = None
-        if bound is not None:
-            d_previous.clamp_(-bound, bound)
-
-        # activations (heads.py), then the clip's mask
-        z = raw if clip is None else raw.clamp(-clip, clip)
-        _, z_strength, _, _, z_gamma, _, _ = z.split((H * M, H, H, H * shifts.shape[-1], H, W * M, W * M), dim=-1)
-        d_raw = torch.cat([
-            _tanh_backward(d_key, key).view(B, -1),
-            _softplus_backward(d_strength.view(B, H), z_strength, 1, SOFTPLUS_THRESHOLD),
-            _sigmoid_backward(d_gate, gate).view(B, H),
-            _softmax_backward(d_shifts, shifts, -1, dtype).view(B, -1),
-            _softplus_backward(d_gamma.view(B, H), z_gamma, 1, SOFTPLUS_THRESHOLD),
-            _sigmoid_backward(d_erase, erase).view(B, -1),
-            _tanh_backward(d_add, add).view(B, -1),
-        ], dim=-1)  # (B, P)
-        if clip is not None:
-            d_raw.masked_fill_((raw < -clip) | (raw > clip), 0)
-        if bound is not None:
-            d_raw.clamp_(-bound, bound)
+        d_memory, d_previous, d_raw = backward_step(ctx.saved_tensors, d_weights, d_reads, d_new, ctx.sizes, ctx.clip,
+                                                    ctx.bound, ctx.needs_input_grad[0])
         return d_memory, d_previous, d_raw, None, None, None
 
 
@@ -218,9 +241,10 @@ def heads_step(memory: Tensor, previous: Tensor, raw: Tensor, sizes: tuple[int, 
 
 
 def head_adds(raw: Tensor, sizes: tuple[int, int, int, int], clip: float | None) -> Tensor:
-    """The write heads' add vectors a_t (B, W, M) from the linear outputs, as HeadsStep computes them (for traces)."""
+    """The write heads' add vectors a_t (…, W, M) from the linear outputs (…, P), as HeadsStep computes them
+    (for traces)."""
     _, W, M, _ = sizes
-    z = raw[:, raw.shape[1] - W * M :]
+    z = raw[..., raw.shape[-1] - W * M :]
     if clip is not None:
         z = z.clamp(-clip, clip)
-    return torch.tanh(z).view(raw.shape[0], W, M)
+    return torch.tanh(z).view(*raw.shape[:-1], W, M)

@@ -81,9 +81,11 @@ from torch import Tensor, nn
 
 from ..cells import available, create
 from ..cells.base import check_size
+from ..cells.lstm import LSTMCell
 from . import addressing
 from .fused import head_adds, heads_step
 from .gradients import check_bound, clip_gradient, clip_gradients
+from .sequence import LSTMControllerSequence
 from .heads import HeadParameterLayer
 
 MEMORY_INITS = ("constant", "learned", "random")
@@ -352,6 +354,8 @@ class NTM(nn.Module):
         if state is None:
             state = self.initial_state(batch, dtype=x.dtype, device=x.device)
         self._check_state(state, batch)
+        if self._whole_sequence():
+            return self._forward_sequence(x, state, _last_steps(lengths, steps, batch), return_weights)
         ends = _final_steps(lengths, steps, batch)  # {t: mask (B,) of sequences whose last step is t}
 
         memory, reads, controller_state = state.memory, state.reads, state.controller
@@ -380,6 +384,37 @@ class NTM(nn.Module):
         read_weights, write_weights = stacked.split([self.read_heads, self.write_heads], dim=2)
         return y, final, NTMTrace(read_weights, write_weights, torch.stack(all_adds),
                                   read_vectors.view(steps, batch, self.read_heads, self.memory_width))
+
+    def _whole_sequence(self) -> bool:
+        """Whether ``forward`` runs as one node (sequence.py): the fast path with a one-layer LSTM controller
+        as rnnlab.cells makes it (biases, no projection)."""
+        if not self.fused or self.controller_name != "lstm" or self.controller_layers != 1:
+            return False
+        cell = self.controller[0]
+        return type(cell) is LSTMCell and cell.weight_hr is None and cell.bias_ih is not None
+
+    def _forward_sequence(self, x: Tensor, state: NTMState, last: Tensor | None, return_weights: bool):
+        """``forward`` through LSTMControllerSequence; last (B,): each sequence's final step, None for T − 1."""
+        steps, batch = x.shape[0], x.shape[1]
+        R = self.read_heads
+        cell, (controller,) = self.controller[0], state.controller
+        sizes = (R, self.write_heads, self.memory_width, self.shift_range)
+        weights = torch.cat([state.read_weights, state.write_weights], dim=1)  # (B, H, N)
+        hs, cs, reads, all_weights, raws, memory = LSTMControllerSequence.apply(
+            x, state.memory, weights, state.reads, controller.h, controller.c, cell.weight_ih, cell.bias_ih,
+            cell.weight_hh, cell.bias_hh, self.heads.linear.weight, self.heads.linear.bias, sizes,
+            self.clip_controller, self.gradient_clip, last)
+        read_vectors = reads.flatten(2)  # (T, B, R·M)
+        y = self.output(torch.cat([hs, read_vectors], dim=-1))  # (T, B, O), one product for every step
+        at = (-1,) if last is None else (last.to(x.device), torch.arange(batch, device=x.device))
+        final_weights = all_weights[at]  # (B, H, N)
+        final = NTMState(memory, final_weights[:, :R], final_weights[:, R:], reads[at],
+                         (type(controller)(hs[at], cs[at]),))
+        if not return_weights:
+            return y, final
+        return y, final, NTMTrace(all_weights[:, :, :R], all_weights[:, :, R:], head_adds(raws, sizes,
+                                                                                          self.clip_controller),
+                                  reads)
 
     # ---- pictures -----------------------------------------------------------------------------
     def figures(self, batch, directory: str | Path, *, name: str = "ntm_trace") -> list[Path]:
@@ -422,20 +457,23 @@ class NTM(nn.Module):
         return [path]
 
 
-def _final_steps(lengths, steps: int, batch: int) -> dict[int, Tensor]:
-    """{step t: mask (B,) of the sequences whose last real step is t}, from lengths (B,).
-
-    Empty when every sequence runs to the end (or lengths is None): the final state is then simply the last.
-    """
+def _last_steps(lengths, steps: int, batch: int) -> Tensor | None:
+    """The last real step (B,) of each sequence, from lengths (B,); None when every sequence runs to the end
+    (or lengths is None): the final state is then simply the last."""
     if lengths is None:
-        return {}
+        return None
     lengths = torch.as_tensor(lengths)
     if lengths.shape != (batch,):
         raise ValueError(f"NTM expects lengths of shape ({batch},); got {tuple(lengths.shape)}")
     last = lengths.to("cpu", torch.long).clamp(1, steps) - 1  # (B,)
-    if bool((last == steps - 1).all()):
-        return {}
-    return {int(t): last == t for t in last.unique()}
+    return None if bool((last == steps - 1).all()) else last
+
+
+def _final_steps(lengths, steps: int, batch: int) -> dict[int, Tensor]:
+    """{step t: mask (B,) of the sequences whose last real step is t}, from lengths (B,); empty when every
+    sequence runs to the end."""
+    last = _last_steps(lengths, steps, batch)
+    return {} if last is None else {int(t): last == t for t in last.unique()}
 
 
 def _where(mask: Tensor, new, old):
