@@ -223,7 +223,7 @@ def matmul_rate(rows: int, inner: int, cols: int, repeats: int = MATMUL_REPEATS)
     return 2 * rows * inner * cols / best
 
 
-def measure_matmul_peak(size: int = PEAK_MATMUL_SIZE) -> dict:
+def measure_matmul_peak(size: int) -> dict:
     """This machine's matrix-multiply rate: a float32 (n, n) @ (n, n) product, best of MATMUL_REPEATS."""
     return {"shape": [size, size, size], "threads": torch.get_num_threads(),
             "gflops_per_s": matmul_rate(size, size, size) / 1e9}
@@ -388,12 +388,12 @@ def machine_info() -> dict:
 def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | None = None,
               repeats: int | None = None, contenders: list[Contender] | None = None,
               stream: TextIO | None = None, ntm: bool | dict = True,
-              matmul_size: int = PEAK_MATMUL_SIZE) -> dict:
+              matmul_size: int | None = None) -> dict:
     """Run the benchmark, print the table to ``stream`` (stdout), write bench.json and bench.md.
 
     ``sizes``, ``repeats`` and ``contenders`` override the defaults of the chosen
     mode (the tests use tiny sizes); ``matmul_size`` is n of the (n, n) @ (n, n) product whose rate is
-    the peak of the "% peak" column; ``ntm`` adds the NTM's training throughput (a dict: other
+    the peak of the "% peak" column (PEAK_MATMUL_SIZE unless given); ``ntm`` adds the NTM's training throughput (a dict: other
     sizes for measure_ntm_training).  Returns the report written to bench.json.
     """
     sizes = [Size(*s) for s in (sizes if sizes is not None else SIZES)]
@@ -418,7 +418,7 @@ def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | N
         "sizes": [],
     }
     start = time.perf_counter()
-    report["matmul_peak"] = peak = measure_matmul_peak(matmul_size)
+    report["matmul_peak"] = peak = measure_matmul_peak(matmul_size or PEAK_MATMUL_SIZE)
     for index, size in enumerate(sizes):
         description = f"bench {index + 1}/{len(sizes)} {size.label}"
         results = measure_size(size, contenders, repeats, description, peak_memory=not quick,
