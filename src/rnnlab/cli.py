@@ -1,5 +1,6 @@
 """``rnnlab``: the command line.  This module only parses arguments; the work is
-done elsewhere (``runs.py`` for train and eval, ``reproduce/`` for reproduce, ``bench.py`` for bench).
+done elsewhere (``runs.py`` for train and eval, ``translate.py`` for translate, ``reproduce/`` for reproduce,
+``bench.py`` for bench).
 
     rnnlab tasks                       every task with a one-line description
     rnnlab models                      every cell name with a one-line description
@@ -10,6 +11,8 @@ done elsewhere (``runs.py`` for train and eval, ``reproduce/`` for reproduce, ``
     rnnlab sample RUN_DIR [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]
                           [--checkpoint latest|best|STEP]
                                        text from a language-model run (char_lm, word_lm)
+    rnnlab translate RUN_DIR TEXT ... [--beam K] [--checkpoint latest|best|STEP]
+                                       an N→M run's output for each TEXT, one a line (translate.py)
     rnnlab reproduce [EXPERIMENT ... | --all] [--quick] [--out DIR] [--data DIR] [--fashion DIR]
                                        train the published experiments; DIR/report.md, results.json
     rnnlab bench [--quick] [--out DIR] speed and memory of every cell against torch.nn
@@ -163,6 +166,21 @@ def _sample(args: argparse.Namespace, parser: _Parser) -> int:
     return 0
 
 
+def _translate(args: argparse.Namespace, parser: _Parser) -> int:
+    from . import runs
+    from .config import ConfigError
+    from .translate import translate
+
+    try:
+        outputs = translate(args.run_dir, args.texts, beam=args.beam, checkpoint=args.checkpoint,
+                            log=lambda line: print(line, file=sys.stderr))
+    except (ConfigError, runs.RunError) as error:
+        parser.error(one_line(error))
+    for output in outputs:
+        print(output)
+    return 0
+
+
 def _reproduce(args: argparse.Namespace, parser: _Parser) -> int:
     from . import reproduce
 
@@ -255,6 +273,16 @@ def build_parser() -> _Parser:
     sample_.add_argument("--checkpoint", type=_checkpoint, default="latest", metavar="WHICH",
                          help="latest (default), best (the best evaluation of the run) or a step number")
     sample_.set_defaults(run=partial(_sample, parser=sample_))
+
+    translate_ = commands.add_parser("translate", help="translate texts with an N→M run (number_translation, "
+                                                       "date_translation, addition, ...), one output a line")
+    translate_.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    translate_.add_argument("texts", nargs="+", metavar="TEXT", help="a source text, e.g. \"forty-two\"")
+    translate_.add_argument("--beam", type=int, default=1, metavar="K",
+                            help="beam search with K hypotheses (default: 1, greedy decoding)")
+    translate_.add_argument("--checkpoint", type=_checkpoint, default="latest", metavar="WHICH",
+                            help="latest (default), best (the best evaluation of the run) or a step number")
+    translate_.set_defaults(run=partial(_translate, parser=translate_))
 
     from . import reproduce  # the registry only; the experiments' modules load when they run
 

@@ -132,8 +132,8 @@ def test_eval_set_reads_its_split_whatever_the_seed(split):
 
 
 def test_eval_set_batches_hold_at_most_2000():
-    task = tasks.create("number_translation", Numbers(max_number=9_999, evaluate_on="above"))
-    assert [b.inputs.shape[1] for b in task.eval_set(4_500, seed=0)] == [2000, 2000, 500]
+    task = tasks.create("number_translation", Numbers(max_number=2_999, evaluate_on="above"))  # 3,000 above
+    assert [b.inputs.shape[1] for b in task.eval_set(4_500, seed=0)] == [2000, 1000]
 
 
 def test_sampling_draws_only_from_the_given_generator(numbers):
@@ -225,3 +225,19 @@ def test_bad_outputs_are_refused(numbers):
     batch = numbers.eval_set(4, seed=0)[0]
     with pytest.raises(ValueError, match="expects logits of shape"):
         numbers.metrics(torch.zeros(batch.targets.shape[0], 4, 3), batch)
+
+
+@pytest.mark.slow
+def test_attention_learns_to_translate_held_out_numbers(tmp_path):
+    """En -> de numbers 0..999 with attention, 250 steps (about 40 s on one thread): the 100 held-out numbers,
+    never trained on, decoded greedily, are nearly all right (measured 0.99 after 181 steps)."""
+    from rnnlab import runs
+    from rnnlab.reproduce.translation import load, score, translate_items
+
+    config, _ = runs.compose_config("number_translation", model="gru", overrides=[
+        "model.attention=true", "task.max_number=999", "train.steps=250", "train.eval_every=250",
+        "train.eval_size=100"])
+    runs.train(config, tmp_path / "run", log=lambda line: None)
+    model, task = load(tmp_path / "run")
+    test = task.splits["test"]
+    assert score(task, test, translate_items(model, task, test))["exact_match"] >= 0.9
