@@ -13,12 +13,12 @@ from rnnlab.bench import Contender, Size, Target
 
 TINY = [Size(batch=2, steps=3, input_size=2, hidden_size=4)]
 TINY_NTM = {"batch_size": 4, "memory_slots": 8, "memory_width": 4, "controller_size": 8}
-TINY_MATMUL = 64  # the peak's (n, n) @ (n, n): small, the tests check the arithmetic, not the machine
+TINY_MATMUL = (32, 64)  # the peak's (n, n) @ (n, n): small, the tests check the arithmetic, not the machine
 
 
 def test_run_bench_writes_json_and_markdown_and_prints_the_table(tmp_path, capsys):
     out = tmp_path / "new" / "dir"  # created, parents too
-    report = bench.run_bench(out, sizes=TINY, repeats=2, ntm=TINY_NTM, matmul_size=TINY_MATMUL)
+    report = bench.run_bench(out, sizes=TINY, repeats=2, ntm=TINY_NTM, matmul_sizes=TINY_MATMUL)
 
     printed = capsys.readouterr().out
     assert (out / "bench.md").read_text() == printed
@@ -27,10 +27,12 @@ def test_run_bench_writes_json_and_markdown_and_prints_the_table(tmp_path, capsy
         assert key in report["machine"]
     assert report["settings"]["repeats"] == 2 and report["settings"]["memory"] == f"{bench.PEAK_NOTE}; {bench.MEMORY_NOTE}"
 
-    peak = report["matmul_peak"]["gflops_per_s"]
-    assert report["matmul_peak"]["shape"] == [TINY_MATMUL] * 3 and peak > 0
-    assert report["matmul_peak"]["threads"] == torch.get_num_threads()
-    assert f"**{peak:.1f} GFLOP/s** for (64, 64) @ (64, 64)" in printed
+    matmul = report["matmul_peak"]
+    peak = matmul["gflops_per_s"]
+    assert matmul["sizes"] == [32, 64] and peak == max(matmul["gflops_per_s_by_size"]) > 0
+    assert matmul["gflops_per_s_by_size"][matmul["sizes"].index(matmul["best_size"])] == peak
+    assert matmul["threads"] == torch.get_num_threads()
+    assert f"**{peak:.1f} GFLOP/s**, the best float32 (n, n) @ (n, n) over n = 32, 64 (" in printed
 
     [size] = report["sizes"]
     assert size["step_matmul"]["shape"] == [2, 4, 12] and size["step_matmul"]["gflops_per_s"] > 0
@@ -157,7 +159,7 @@ def test_failing_and_wrong_contenders_are_reported_not_hidden(tmp_path, capsys):
                   Contender("shifted", _Shifted, twin="torch.nn.GRU"),
                   Contender("orphan", nn.GRU, twin="broken")]
     report = bench.run_bench(tmp_path, sizes=TINY, repeats=1, contenders=contenders, ntm=False,
-                             matmul_size=TINY_MATMUL)
+                             matmul_sizes=TINY_MATMUL)
     results = {c["name"]: c for c in report["sizes"][0]["contenders"]}
     assert results["torch.nn.GRU"]["error"] is None
     assert results["broken"]["error"] == "ValueError: cannot build"
@@ -172,7 +174,7 @@ def test_failing_and_wrong_contenders_are_reported_not_hidden(tmp_path, capsys):
 
 
 def test_the_ntm_training_throughput_is_measured_and_reported(tmp_path, capsys):
-    report = bench.run_bench(tmp_path, sizes=[], repeats=2, ntm=TINY_NTM, matmul_size=TINY_MATMUL)
+    report = bench.run_bench(tmp_path, sizes=[], repeats=2, ntm=TINY_NTM, matmul_sizes=TINY_MATMUL)
     ntm = report["ntm"]
     assert ntm["batch_size"] == 4 and ntm["memory"] == [8, 4]
     assert ntm["sequences_per_s"] == pytest.approx(4 / ntm["step_median_s"])
