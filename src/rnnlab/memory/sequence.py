@@ -50,11 +50,12 @@ _sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input  # (grad, σ(x), 
 _tanh_backward = torch.ops.aten.tanh_backward.grad_input
 
 
-def _ends(last: Tensor | None, steps: int) -> dict[int, Tensor]:
-    """{step t: indices of the sequences whose final state is the state after step t}; all at T − 1 if last is None."""
+def _ends(last: Tensor | None, steps: int, device) -> dict[int, Tensor | None]:
+    """{step t: indices (on ``device``) of the sequences whose final state is the state after step t}; {T − 1: None},
+    every sequence, when last is None."""
     if last is None:
         return {steps - 1: None}
-    return {int(t): (last == t).nonzero().squeeze(1) for t in last.unique()}
+    return {int(t): (last == t).nonzero().squeeze(1).to(device) for t in last.unique()}
 
 
 class LSTMControllerSequence(torch.autograd.Function):
@@ -109,7 +110,7 @@ class LSTMControllerSequence(torch.autograd.Function):
             all_weights[t + 1], all_reads[t + 1] = new_weights, new_reads
             memories.append(new_memory)
             saved.append(step_saved)
-        ends = _ends(last, steps)
+        ends = _ends(last, steps, memory.device)
         if last is None:
             final = memories[-1]
         else:
