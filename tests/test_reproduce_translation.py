@@ -119,10 +119,13 @@ def test_quick_mode_end_to_end(registered, tmp_path):
     trained = [row for row in rows if not row.get("measured")]
     assert [row["run"] for row in trained] == [run.name for run in translation.RUNS[:3]]
     measured = [row for row in rows if row.get("measured")]
-    assert len(measured) == 3 * (2 * 3 + 2)  # per run: greedy and beam × 3 metrics, the generalisation split × 2
+    assert len(measured) == 3 * (2 * 3 + 1 + 2)  # per run: greedy and beam × 3 metrics, the first evaluation,
+    # the generalisation split × 2
+    early = [row for row in measured if row["run"].endswith("· validation, after 3 steps")]
+    assert len(early) == 3 and early[0]["pictures"] == ["quick/learning-curves-numbers-en-de.png"]
     assert {row["metric"] for row in measured} == {"exact_match", "bleu", "chrf"}
     attention = next(row for row in measured if row["run"] == "en→de numbers, attention · test, greedy")
     assert attention["target"] == [">=", 0.95] and len(attention["pictures"]) == 2
     assert all((out / "translation" / picture).is_file() for picture in attention["pictures"])
     table = (out / "translation" / "quick" / "table.md").read_text()
-    assert table.count("\n") == 2 + 3 * 3 and "beam 5" in table
+    assert table.count("\n") == 2 + 3 * 3 + 5 + 3 and "beam 5" in table

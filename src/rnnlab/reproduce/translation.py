@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .runner import Experiment, Measuring, Run, measured_row
+from .translation_pictures import draw_learning_curves, evaluations
 
 BEAM = 5  # beam search's hypotheses
 EVAL_BATCH = 500  # sequences decoded at once
@@ -75,6 +76,9 @@ TARGETS = {
 PICTURED = {("number_translation", "de"): ("forty-two", "ninety-seven"),
             ("number_translation", "fr"): ("ninety-seven", "seventy-one"),
             ("date_translation", "en_US"): ("30 novembre 2026", "1 mai 1968")}
+CONTEXTS = {"en→de numbers, context as initial state": "context as initial state (Sutskever et al. 2014)",
+            "en→de numbers, context as input": "context as input at every step (Cho et al. 2014)",
+            "en→de numbers, attention": "attention (Bahdanau et al. 2015)"}  # the runs of the learning curves
 GENERALISATION = {"number_translation": ("above", "numbers above the training range"),
                   "date_translation": ("unseen_years", "years never seen")}
 
@@ -120,8 +124,9 @@ def _label(metric: str) -> str:
 
 def measure(context: Measuring) -> list[dict]:
     """Greedy and beam decoding of each run's test split, and greedy on its generalisation split: a row per
-    figure; the attention runs' alignment pictures; OUT/translation[/quick]/table.md."""
-    rows, table, general = [], [], []
+    figure; each run's validation exact match at its first evaluation (how fast it learns), the en -> de runs'
+    learning curves on one plot; the attention runs' alignment pictures; OUT/translation[/quick]/table.md."""
+    rows, table, curves = [], [], []
     smoke = context.steps is not None  # the hidden --steps cap: a few items, a check that the rows are made
     trained = {row["run"]: row for row in context.rows if row.get("evaluation") is None}
     for run in RUNS:
@@ -154,6 +159,12 @@ def measure(context: Measuring) -> list[dict]:
                               f"greedily and by beam search ({BEAM} hypotheses), at most max_target_length "
                               "characters; exact match of the strings, sacrebleu's corpus BLEU (13a words, "
                               "effective order) and chrF"] if not rows else []))
+        # how fast it learns: the first evaluation of the validation split (the final one if none was logged before)
+        step, early = (evaluations(row["run_dir"]) or [(row["steps"], row["value"])])[0]
+        rows.append(measured_row(f"{run.name} · validation, after {step} steps", run.model, "exact_match", early,
+                                 quick=context.quick, task=run.task, from_run=row["run_dir"], step=step))
+        if run.name in CONTEXTS:
+            curves.append((CONTEXTS[run.name], row["run_dir"], rows[-1]))
         split, what = GENERALISATION[run.task]
         items = task.splits[split][: 16 if smoke else GENERALISATION_SIZE]
         figures[what] = score(task, items, translate_items(model, task, items))
@@ -163,7 +174,11 @@ def measure(context: Measuring) -> list[dict]:
             rows.append(measured_row(f"{run.name} · {what}, greedy{_label(metric)}", run.model, metric,
                                      figures[what][metric], quick=context.quick, task=run.task, items=len(items),
                                      from_run=row["run_dir"], bleu=figures[what]["bleu"]))
-        table.append((run.name, row["steps"], row["minutes"], figures, what))
+        table.append((run.name, row["steps"], row["minutes"], figures, what, (step, early)))
+    if curves:
+        path = draw_learning_curves([(label, run_dir) for label, run_dir, _ in curves], context.picture(
+            "learning-curves-numbers-en-de"), title="English → German numbers: the decoder's context, GRU, seed 0")
+        curves[0][2]["pictures"] = [context.relative(path)]
     _write_table(context, table)
     return rows
 
@@ -198,14 +213,18 @@ def _readable(task, text: str) -> bool:
 
 
 def _write_table(context: Measuring, table: list) -> None:
-    """OUT/translation[/quick]/table.md: one line per run and decoding, exact match, BLEU, chrF."""
+    """OUT/translation[/quick]/table.md: one line per run and decoding, exact match, BLEU, chrF; then each run's
+    validation exact match at its first evaluation."""
     lines = ["| setting | steps | minutes | decoding | exact match | BLEU | chrF |",
              "| --- | ---: | ---: | --- | ---: | ---: | ---: |"]
-    for name, steps, minutes, figures, what in table:
+    for name, steps, minutes, figures, what, _ in table:
         for decoding, f in figures.items():
             split = decoding if decoding == what else f"test, {decoding}"
             lines.append(f"| {name} | {steps} | {minutes:.1f} | {split} | {f['exact_match']:.3f} | {f['bleu']:.1f} | "
                          f"{f['chrf']:.1f} |")
+    lines += ["", "How fast each learns: the validation split's exact match (greedy) at the first evaluation.", "",
+              "| setting | step | exact match |", "| --- | ---: | ---: |"]
+    lines += [f"| {name} | {step} | {early:.3f} |" for name, *_, (step, early) in table]
     path = context.picture("table").with_suffix(".md")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

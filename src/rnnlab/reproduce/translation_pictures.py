@@ -109,3 +109,42 @@ def draw_alignments(model, task, texts: Sequence[str], path: str | Path, title: 
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def evaluations(run_dir: str | Path, metric: str = "exact_match") -> list[tuple[int, float]]:
+    """(step, held-out ``metric``) at every evaluation logged in RUN_DIR/metrics.jsonl."""
+    import json
+
+    found = []
+    for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if f"eval_{metric}" in record:
+            found.append((record["step"], record[f"eval_{metric}"]))
+    return found
+
+
+def draw_learning_curves(curves: Sequence[tuple[str, str | Path]], path: str | Path, title: str = "",
+                         metric: str = "exact_match") -> Path:
+    """The held-out ``metric`` against the step of each (label, run directory), on one plot (PNG at ``path``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    for label, run_dir in curves:
+        points = evaluations(run_dir, metric)
+        axis.plot([s for s, _ in points], [v for _, v in points], marker="o", markersize=3, label=label)
+    axis.set_xlabel("training step (batches of 64)")
+    axis.set_ylabel(f"held-out {metric.replace('_', ' ')} (validation, greedy)")
+    axis.set_ylim(-0.02, 1.02)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, loc="lower right")
+    if title:
+        axis.set_title(title, fontsize=9)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
