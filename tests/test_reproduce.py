@@ -60,7 +60,7 @@ def _write_data(directory: Path) -> Path:
 
 def test_registry_lists_the_experiments():
     assert reproduce.available() == ["long_time_lags", "applications", "ntm", "gradients", "learning", "lstm1997",
-                                     "recursive", "compressor", "gate_variants"]
+                                     "recursive", "compressor", "gate_variants", "translation"]
     assert reproduce.get("long_time_lags") is long_time_lags.EXPERIMENT
     assert [run.name for run in reproduce.get("applications").runs] == [
         "char_lm", "sentiment", "seq_image_rows", "seq_image_pixels", "reverse", "addition", "number_words",
@@ -70,7 +70,7 @@ def test_registry_lists_the_experiments():
         f"{task}, {model}" for task in ("copy", "repeat copy", "associative recall", "ngrams", "priority sort")
         for model in ("NTM", "LSTM")]
     with pytest.raises(ValueError, match="unknown experiment 'nope'; available: long_time_lags, applications, ntm, "
-                                         "gradients, learning, lstm1997, recursive, compressor, gate_variants"):
+                                         "gradients, learning, lstm1997, recursive, compressor, gate_variants, translation"):
         reproduce.get("nope")
 
 
@@ -386,10 +386,10 @@ def test_quick_targets_are_checked_when_declared():
 @pytest.mark.parametrize("argv, message", [
     (["reproduce", "nope"], "rnnlab reproduce: error: unknown experiment 'nope'; available: long_time_lags, "
                             "applications, ntm, gradients, learning, lstm1997, recursive, compressor, "
-                            "gate_variants\n"),
+                            "gate_variants, translation\n"),
     (["reproduce"], "rnnlab reproduce: error: give EXPERIMENT names or --all; available: long_time_lags, "
                     "applications, ntm, gradients, learning, lstm1997, recursive, compressor, "
-                    "gate_variants\n"),
+                    "gate_variants, translation\n"),
     (["reproduce", "--all", "applications"], "rnnlab reproduce: error: give EXPERIMENT names or --all, not both\n"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):

@@ -1,8 +1,9 @@
 """``rnnlab reproduce``: one module per published experiment -> OUT/report.md, results.json, pictures.
 
 >>> import rnnlab.reproduce as reproduce
->>> reproduce.available()
-['long_time_lags', 'applications', 'ntm', 'gradients', 'learning', 'lstm1997', 'recursive', 'compressor', 'gate_variants']
+>>> reproduce.available()  # doctest: +NORMALIZE_WHITESPACE
+['long_time_lags', 'applications', 'ntm', 'gradients', 'learning', 'lstm1997', 'recursive', 'compressor',
+ 'gate_variants', 'translation']
 >>> [run.name for run in reproduce.get("long_time_lags").runs]
 ['adding, LSTM', 'temporal order, LSTM', 'adding, Elman (tanh)']
 
@@ -37,6 +38,7 @@ _MODULES = {
     "recursive": "recursive",  # Tree-RNN and Tree-LSTM on ListOps and expression trees, level batching, issue 14
     "compressor": "compressor",  # Schmidhuber (1992): the neural history compressor on the 20-step lag, issue 14
     "gate_variants": "gate_variants",  # Dey & Salem (2017): GRU and its gate variants GRU1-3, issue 15
+    "translation": "translation",  # number words and dates between real languages, encoder-decoder, issue 15
 }
 
 # Quick runs train with one thread unless OMP_NUM_THREADS says otherwise: their models are too small

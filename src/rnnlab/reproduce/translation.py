@@ -49,12 +49,14 @@ NUMBERS = ["task.source=en", "task.target=de"]
 
 RUNS = [
     Run("en→de numbers, context as initial state", "number_translation", "gru", [*NUMBERS, "model.context=state", *FULL],
-        "exact_match", None, quick=[*QUICK, "train.steps=600", "train.max_minutes=0.4"], directory="numbers-en-de-state"),
+        "exact_match", None, quick=[*QUICK, "train.steps=600", "train.max_minutes=0.4"], directory="numbers-en-de-state",
+        quick_target=(">=", 0.2)),
     Run("en→de numbers, context as input", "number_translation", "gru", [*NUMBERS, "model.context=input", *FULL],
-        "exact_match", None, quick=[*QUICK, "train.steps=600", "train.max_minutes=0.4"], directory="numbers-en-de-input"),
+        "exact_match", None, quick=[*QUICK, "train.steps=600", "train.max_minutes=0.4"], directory="numbers-en-de-input",
+        quick_target=(">=", 0.5)),
     Run("en→de numbers, attention", "number_translation", "gru", [*NUMBERS, "model.attention=true", *FULL],
         "exact_match", None, quick=[*QUICK, "train.steps=200", "train.max_minutes=0.5"],
-        directory="numbers-en-de-attention"),
+        directory="numbers-en-de-attention", quick_target=(">=", 0.6)),
     Run("en→fr numbers, attention", "number_translation", "gru",
         ["task.source=en", "task.target=fr", "model.attention=true", *FULL], "exact_match", None,
         directory="numbers-en-fr-attention", in_quick=False),
@@ -63,6 +65,7 @@ RUNS = [
         directory="dates-fr-en-attention", in_quick=False),
 ]
 
+# each quick run's validation exact match is judged too (about half of what it measured, below)
 # what the test split's figures must reach: (full target, quick target) by run and metric; None: reported
 # quick (numbers 0..999, 100 held out), measured on one thread beside another training: attention 0.99 exact
 # match after 181 steps; context as input 1.0 after 320; as initial state 0.64 (chrF 89.1) after 394.  An
