@@ -102,8 +102,8 @@ from ..cells.lstm import LSTMCell
 from . import addressing
 from .fused import head_adds, heads_step
 from .gradients import check_bound, clip_gradient, clip_gradients
-from .sequence import LSTMControllerSequence
 from .heads import HeadParameterLayer
+from .sequence import LSTMControllerSequence
 
 MEMORY_INITS = ("constant", "learned", "random")
 CONSTANT_MEMORY = 1e-6
@@ -182,6 +182,7 @@ class NTM(nn.Module):
             vectors at every step.
         Returns (y (T, B, O), final NTMState), or (y, state, trace).
     ``step(x_t, state) -> (y_t, state)``: one step, x_t (B, I).
+    ``fused``: True (the default) runs the fast paths, False the autograd reference path (module docstring).
     ``figures(batch, directory)``: a picture of the first sequence of a batch, inputs, targets,
         outputs and the weightings over time (Graves et al. 2014, Figures 4 and 6; pictures.py).
     """
