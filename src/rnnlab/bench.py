@@ -45,6 +45,7 @@ from tqdm import tqdm
 
 from . import __version__, cells
 from .layers import GRU, LSTM, RNN, Recurrent
+from .memory.throughput import measure_throughput, render_throughput
 
 
 class Size(NamedTuple):
@@ -432,7 +433,13 @@ def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | N
         report["sizes"].append({**size._asdict(), "label": size.label, "contenders": results,
                                 "step_matmul": {"shape": list(step), "gflops_per_s": matmul_rate(*step) / 1e9}})
     if ntm:
-        report["ntm"] = measure_ntm_training(repeats, **(ntm if isinstance(ntm, dict) else {}))
+        options = dict(ntm) if isinstance(ntm, dict) else {}
+        grid = {key: options.pop(key) for key in ("batch_sizes", "threads") if key in options}
+        if quick:
+            grid = {"batch_sizes": (1, 32), "threads": (1,), **grid}
+        sizes_only = {key: value for key, value in options.items() if key != "batch_size"}
+        report["ntm"] = measure_ntm_training(repeats, **options)
+        report["ntm_throughput"] = measure_throughput(repeats, **grid, **sizes_only)
     report["wall_seconds"] = time.perf_counter() - start
     report["machine"]["load_average_at_end"] = _load_average()
     table = render_markdown(report)
@@ -444,43 +451,29 @@ def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | N
 
 # ---- NTM training throughput (issue 5) ----------------------------------------------------------
 
-NTM_REFERENCE_SEQUENCES_PER_S = 13.0  # a PyTorch NTM training one copy sequence at a time, on this machine
-NTM_TARGET_RATIO = 10.0  # rnnlab's batched NTM must train at least this many times as many sequences per second
+# The reference: a PyTorch NTM that trains one copy sequence at a time, measured on this machine at about 13
+# sequences/s (issue 5's acceptance text).  Most likely loudinthecloud/pytorch-ntm's copy task with its defaults
+# (LSTM controller of 100, memory 128 x 20, one read and one write head, batch 1, lengths 1-20, 8 bits,
+# RMSProp), which match; the measurement itself is not recorded in this repository.
+NTM_REFERENCE_SEQUENCES_PER_S = 13.0
+NTM_TARGET_RATIO = 50.0  # issue 16: the batched NTM must train at least this many times as many sequences per second
 
 
 def measure_ntm_training(repeats: int, *, batch_size: int = 32, memory_slots: int = 128, memory_width: int = 20,
                          controller_size: int = 100) -> dict:
     """Training sequences per second of rnnlab.NTM on the copy task (lengths 1–20, 8 bits), the paper's
     model size (LSTM controller of 100, memory 128 × 20, one read and one write head): the median over
-    ``repeats`` full training steps (batch drawn, forward, loss, backward, clipping, Adam) after
-    WARMUP_ROUNDS."""
-    from .memory import NTM
-    from .tasks import create
-    from .training.clipping import clip_gradients
-
-    torch.manual_seed(_SEED)
-    task = create("copy")
-    model = NTM(task.input_size, task.output_size, controller_size=controller_size, memory_slots=memory_slots,
-                memory_width=memory_width)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    generator = torch.Generator().manual_seed(_SEED)
-    times = []
-    for round_ in range(WARMUP_ROUNDS + repeats):
-        batch = task.sample(batch_size, generator)
-        start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        outputs, _ = model(batch.inputs, lengths=batch.lengths)
-        task.loss(outputs, batch).backward()
-        clip_gradients(model.parameters(), "norm", max_norm=10.0, max_value=1.0)
-        optimizer.step()
-        if round_ >= WARMUP_ROUNDS:
-            times.append(time.perf_counter() - start)
-    median = statistics.median(times)
-    per_s = batch_size / median
+    ``repeats`` full training steps (batch drawn, forward, loss, backward, clipping, Adam) after the warm-up
+    rounds, with the threads torch has (memory/throughput.py times it)."""
+    row = measure_throughput(repeats, batch_sizes=(batch_size,), threads=(torch.get_num_threads(),),
+                             memory_slots=memory_slots, memory_width=memory_width, controller_size=controller_size,
+                             seed=_SEED)["rows"][0]
+    per_s = row["sequences_per_s"]
     target = NTM_TARGET_RATIO * NTM_REFERENCE_SEQUENCES_PER_S
     return {"batch_size": batch_size, "memory": [memory_slots, memory_width], "controller_size": controller_size,
-            "step_median_s": median, "sequences_per_s": per_s, "reference_sequences_per_s":
-            NTM_REFERENCE_SEQUENCES_PER_S, "target_sequences_per_s": target, "target_met": per_s >= target}
+            "step_median_s": row["step_median_s"], "sequences_per_s": per_s, "reference_sequences_per_s":
+            NTM_REFERENCE_SEQUENCES_PER_S, "target_ratio": NTM_TARGET_RATIO, "target_sequences_per_s": target,
+            "target_met": per_s >= target}
 
 
 def failures(report: dict) -> list[str]:
@@ -575,9 +568,11 @@ def render_markdown(report: dict) -> str:
                   f"rnnlab.NTM, LSTM controller of {n['controller_size']}, memory {n['memory'][0]} × "
                   f"{n['memory'][1]}, batch {n['batch_size']}: one training step (forward, backward, clipping, "
                   f"Adam) takes {_ms(n['step_median_s'])} ms, **{n['sequences_per_s']:,.0f} sequences/s**; "
-                  f"target ≥ {n['target_sequences_per_s']:.0f} (10 × the {n['reference_sequences_per_s']:.0f} "
-                  f"sequences/s of a reference implementation training one sequence at a time): "
-                  f"{'yes' if n['target_met'] else '**no**'}."]
+                  f"target ≥ {n['target_sequences_per_s']:.0f} ({n['target_ratio']:.0f} × the "
+                  f"{n['reference_sequences_per_s']:.0f} sequences/s of a reference implementation training one "
+                  f"sequence at a time, measured on this machine): {'yes' if n['target_met'] else '**no**'}."]
+        if "ntm_throughput" in report:
+            lines += render_throughput(report["ntm_throughput"], n["reference_sequences_per_s"])
     lines += ["", f"Targets met: {sum(m is True for m in met)} of {len(met)}."]
     failed = failures(report)
     if failed:
