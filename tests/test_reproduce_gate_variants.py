@@ -133,7 +133,11 @@ def test_findings_say_where_the_papers_conclusions_hold():
                                   ("rows", "gru3", "time"): 0.6, ("rows", "budget"): "3 seeds, 10 epochs"})
     assert "On the rows (3 seeds, 10 epochs), GRU1 0.4 points behind GRU, GRU2 0.2 points ahead of GRU: within 1 " \
            "point: the paper's conclusion holds." in text
-    assert "On the pixels, GRU1 3.0 points behind GRU, GRU2 0.5 points behind GRU: not within 1 point" in text
+    assert "On the pixels, GRU1 3.0 points behind GRU, GRU2 0.5 points behind GRU: more than 1 point behind: the " \
+           "paper's conclusion does not hold here" in text
+    ahead = gv.findings_paragraph({("pixels", "gru1"): -19.4, ("pixels", "gru2"): -15.1})
+    assert "GRU1 19.4 points ahead of GRU, GRU2 15.1 points ahead of GRU: none more than 1 point behind, but not a " \
+           "tie" in ahead
     assert "it lags on the long sequences, as the paper found" in text
     assert "moves GRU3 4.0 points down" in text and "2 epochs at a tenth of the rate do not show it" in text
     assert "the rows 0.60" in text and "does not hold for GRU3" not in text
