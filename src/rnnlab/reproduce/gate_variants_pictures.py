@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from ..analysis.figures import save_figure
+
 # cell -> colour: the four GRUs in strong colours, the references in greys
 COLOURS = {"gru_v3": "tab:blue", "gru1": "tab:orange", "gru2": "tab:green", "gru3": "tab:red", "lstm": "dimgrey",
            "elman_tanh": "darkgrey"}
@@ -69,9 +71,4 @@ def plot_curves(series: Sequence[Series], path: str | Path, *, title: str, ylabe
     axes.set_title(title, fontsize=10)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7, loc="lower right")
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)

@@ -21,6 +21,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..analysis.figures import save_figure
+
 from .gradient_measures import AddingFlow, CellSpectrum, SweepResult
 
 
@@ -65,7 +67,7 @@ def plot_sweep(results: Sequence[SweepResult], path: Path) -> Path:
     axes.set_title(f"Untrained Elman (tanh): the error against the lag, {seeds} seeds (range shaded)")
     axes.grid(True, which="major", alpha=0.3)
     axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return _save(plt, figure, path)
+    return save_figure(figure, path)
 
 
 def plot_rates(results: Sequence[SweepResult], path: Path) -> Path:
@@ -89,7 +91,7 @@ def plot_rates(results: Sequence[SweepResult], path: Path) -> Path:
     axes.set_title("Untrained Elman: factor per step back against λ₁")
     axes.grid(True, which="major", alpha=0.3)
     axes.legend(fontsize=7, loc="upper left")
-    return _save(plt, figure, path)
+    return save_figure(figure, path)
 
 
 def plot_cells(flows: Mapping[str, Mapping[str, AddingFlow]], path: Path, *, length: int) -> Path:
@@ -109,7 +111,7 @@ def plot_cells(flows: Mapping[str, Mapping[str, AddingFlow]], path: Path, *, len
         axes.grid(True, which="major", alpha=0.3)
         axes.legend(fontsize=8, loc="lower left")
     panels[0][0].set_ylabel("‖∂L/∂h_{n−k}‖ (batch mean)")
-    return _save(plt, figure, path)
+    return save_figure(figure, path)
 
 
 def plot_exploding(curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]], path: Path, *,
@@ -137,7 +139,7 @@ def plot_exploding(curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray, n
             if column == 0:
                 axes.set_ylabel(name)
     figure.suptitle(f"{title} (× at the top: NaN/Inf steps)", fontsize=10)
-    return _save(plt, figure, path)
+    return save_figure(figure, path)
 
 
 def plot_spectra(spectra: Mapping[str, Mapping[str, CellSpectrum]], path: Path) -> Path:
@@ -157,13 +159,5 @@ def plot_spectra(spectra: Mapping[str, Mapping[str, CellSpectrum]], path: Path) 
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize=7, loc="upper left")
     panels[0][0].set_ylabel("density")
-    return _save(plt, figure, path)
+    return save_figure(figure, path)
 
-
-def _save(plt, figure, path: Path) -> Path:
-    path = Path(path)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path

@@ -16,6 +16,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..analysis.figures import save_figure
+
 from .learning_measures import Cost, GradientLearning, Guessing, OnlineResult, window_accuracy
 
 _COLOURS = {"bptt": "tab:blue", "rtrl": "tab:red", "uoro": "tab:green", "snap1": "tab:purple"}
@@ -30,14 +32,6 @@ def _pyplot():
 
     return plt
 
-
-def _save(plt, figure, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
 
 
 def plot_cost(costs: Sequence[Cost], path: Path, *, time_steps: int, memory_units: int) -> Path:
@@ -81,7 +75,7 @@ def plot_cost(costs: Sequence[Cost], path: Path, *, time_steps: int, memory_unit
     for axes in (speed, size):  # the measured n as plain numbers (log axes would write 3×10¹ 4×10¹ over each other)
         axes.set_xticks(units, [f"{n:g}" for n in units])
         axes.minorticks_off()
-    return _save(plt, figure, path)
+    return save_figure(figure, path)
 
 
 def plot_online(results: Sequence[OnlineResult], path: Path, *, window: int, target: float, title: str) -> Path:
@@ -102,7 +96,7 @@ def plot_online(results: Sequence[OnlineResult], path: Path, *, window: int, tar
              title=title, ylim=(0.35, 1.02))
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return _save(plt, figure, path)
+    return save_figure(figure, path)
 
 
 def plot_guessing(guesses: Mapping[str, Sequence[Guessing]], paper: Mapping[str, float | None],
@@ -138,7 +132,7 @@ def plot_guessing(guesses: Mapping[str, Sequence[Guessing]], paper: Mapping[str,
     handles, labels = left.get_legend_handles_labels()
     left.legend(dict(zip(labels, handles)).values(), dict(zip(labels, handles)).keys(), fontsize=7)
     if not learnt:
-        return _save(plt, figure, path)
+        return save_figure(figure, path)
     column = 0
     ticks = []
     markers = iter(["o", "s", "^", "D"])
@@ -159,4 +153,4 @@ def plot_guessing(guesses: Mapping[str, Sequence[Guessing]], paper: Mapping[str,
     right.set(yscale="log", ylabel="training sequences until solved",
               title="BPTT on the same problems (× not solved within the budget)")
     right.grid(True, axis="y", alpha=0.3)
-    return _save(plt, figure, path)
+    return save_figure(figure, path)

@@ -22,6 +22,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from ..analysis.figures import save_figure
 from ..models.decoding import hidden
 from ..vocabulary import BOS, EOS
 
@@ -103,12 +104,7 @@ def draw_alignments(model, task, texts: Sequence[str], path: str | Path, title: 
         by_word.set_title("by source word", fontsize=9, pad=18)
     if title:
         figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def evaluations(run_dir: str | Path, metric: str = "exact_match") -> list[tuple[int, float]]:
@@ -142,9 +138,4 @@ def draw_learning_curves(curves: Sequence[tuple[str, str | Path]], path: str | P
     axis.legend(fontsize=8, loc="lower right")
     if title:
         axis.set_title(title, fontsize=9)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
