@@ -195,9 +195,9 @@ class LongLagTask(Task):
             # (−3) and not fed back against the carousel's drift over long lags (reproduce lstm1997)
             options = {"block_size": 1, "init_range": 0.2, "input_bias": -3.0}
             advice.update({"model.hidden_size": 2, "train.lr": 0.01, "model.options": options})
-            if variant != "c":  # §5.2: h the identity, inputs wired to the outputs; the final prediction weighed
-                options["cell_output"] = "identity"
-                advice.update({"model.input_shortcut": True, "task.final_weight": 1000.0})
+            if variant != "c":  # §5.2: h the identity, the one-hot inputs wired to the outputs; the final prediction
+                options["cell_output"] = "identity"  # weighed (an embedding of 2 units would leave the shortcut blind)
+                advice.update({"model.input_shortcut": True, "task.final_weight": 1000.0, "task.one_hot": True})
         return advice
 
     def validate(self, config: Config) -> None:
