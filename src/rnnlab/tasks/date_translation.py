@@ -101,10 +101,6 @@ class DateTranslationTask(TranslationTask):
 
     name = "date_translation"
     SPLITS = ("validation", "test", "unseen_years")
-    # measured by reproduce/translation.py (fr_FR -> en_US, attention)
-    recommended = {"*": {"model.bidirectional": True, "model.embedding_size": 32, "train.batch_size": 64,
-                         "train.lr": 3e-3, "train.schedule": "cosine", "train.steps": 2_000, "train.eval_every": 250,
-                         "train.eval_size": 500}}
 
     def validate(self, config: Config) -> None:
         for field in ("source", "target"):

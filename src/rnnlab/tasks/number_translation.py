@@ -113,12 +113,6 @@ class NumberTranslationTask(TranslationTask):
     name = "number_translation"
     SPLITS = ("validation", "test", "above")
 
-    # `rnnlab train number_translation --model gru --set model.attention=true` reaches exact match >= 0.95 on
-    # held-out en -> de numbers with these (reproduce/translation.py measures it); the context settings under
-    # study (model.attention, model.context) are left to the command
-    recommended = {"*": {"model.bidirectional": True, "model.embedding_size": 32, "train.batch_size": 64,
-                         "train.lr": 3e-3, "train.schedule": "cosine", "train.steps": 2_000, "train.eval_every": 250,
-                         "train.eval_size": 500}}
 
     def validate(self, config: Config) -> None:
         known = languages()

@@ -75,6 +75,13 @@ class TranslationTask(Task):
     main_metric = "exact_match"
     main_metric_goal = "max"
     SPLITS: ClassVar[tuple[str, ...]] = ("validation", "test")  # what evaluate_on may name; a subclass adds its own
+    # both tasks' recommendation, measured by reproduce/translation.py: with it `rnnlab train number_translation
+    # --model gru --set model.attention=true` reaches exact match >= 0.95 on held-out en -> de numbers, and
+    # fr_FR -> en_US dates 1.0; the context settings under study (model.attention, model.context) are left to the
+    # command
+    recommended = {"*": {"model.bidirectional": True, "model.embedding_size": 32, "train.batch_size": 64,
+                         "train.lr": 3e-3, "train.schedule": "cosine", "train.steps": 2_000, "train.eval_every": 250,
+                         "train.eval_size": 500}}
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
