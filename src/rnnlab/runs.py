@@ -313,6 +313,15 @@ def _quiet(line: str) -> None:
     """The log of processes other than the main one."""
 
 
+def trained_model(config: RunConfig, task, run_dir: str | Path, checkpoint: str | int = "latest", *,
+                  log: Callable[[str], None] = _quiet) -> nn.Module:
+    """The model of the run in ``run_dir`` (its ``config`` and ``task``) with ``checkpoint``'s weights ("latest",
+    "best" or a step; a missing one is a RunError)."""
+    model = build_model(config, task)
+    load_checkpoint(Trainer(model, task, config.train, run_dir, log=log), checkpoint)
+    return model
+
+
 def evaluate(run_dir: str | Path, overrides: Sequence[str] = (), *, log: Callable[[str], None] = print,
              plots: bool = False, checkpoint: str | int = "latest") -> dict:
     """The metrics of a run's checkpoint (``checkpoint``: "latest", the newest good one; "best", that of
@@ -379,8 +388,7 @@ def sample(run_dir: str | Path, prime: str | None = None, length: int = 200, tem
         raise ConfigError(f"--prime: {one_line(error)}") from None
     if len(tokens) == 0:
         raise ConfigError("--prime must hold at least one token (leave it out for the default)")
-    model = build_model(config, task)
-    load_checkpoint(Trainer(model, task, config.train, run_dir, log=log), checkpoint)
+    model = trained_model(config, task, run_dir, checkpoint, log=log)
     generated = model.generate(tokens.to(next(model.parameters()).device), length, temperature=temperature,
                                top_k=top_k, generator=torch.Generator(tokens.device).manual_seed(seed))
     return task.decode(torch.cat([tokens, generated.cpu()]))

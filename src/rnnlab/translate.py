@@ -24,7 +24,6 @@ from . import runs
 from .config import ConfigError, one_line
 from .runs import RunError
 from .tasks.tokens import decode, pad_tokens
-from .training.trainer import Trainer
 
 
 def translate(run_dir: str | Path, texts: Sequence[str], *, beam: int = 1, checkpoint: str | int = "latest",
@@ -46,9 +45,7 @@ def translate(run_dir: str | Path, texts: Sequence[str], *, beam: int = 1, check
                        f"sequences (N→M: e.g. number_translation, date_translation, addition, reverse)")
     encoded = [encode(task, text) for text in texts]
     inputs, lengths = pad_tokens([ids.tolist() for ids in encoded])  # (T, B), (B,)
-    model = runs.build_model(config, task)
-    runs.load_checkpoint(Trainer(model, task, config.train, run_dir, log=log), checkpoint)
-    model.eval()
+    model = runs.trained_model(config, task, run_dir, checkpoint, log=log).eval()
     device = next(model.parameters()).device
     max_length = max(getattr(task, "max_target_length", 0), model.max_length)
     tokens, _ = model.decode(inputs.to(device), lengths, max_length=max_length, beam_size=beam)  # (T_out, B)

@@ -103,12 +103,10 @@ def _compression(run_dir: Path) -> list[float]:
     import torch
 
     from .. import runs
-    from ..training.trainer import Trainer
 
     config = runs.load_config(run_dir)
     task = runs.build_task(config)
-    model = runs.build_model(config, task)
-    runs.load_checkpoint(Trainer(model, task, config.train, run_dir, log=lambda line: None))
+    model = runs.trained_model(config, task, run_dir)
     batch = task.eval_set(min(config.train.eval_size, 200), config.train.seed)[0]
     with torch.no_grad():
         return [round(r, 2) for r in model.compression_ratios(batch.inputs, batch.lengths)]

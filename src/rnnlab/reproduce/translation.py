@@ -89,13 +89,10 @@ GENERALISATION = {"number_translation": ("above", "numbers above the training ra
 def load(run_dir: str | Path):
     """(model in eval mode, task) of a finished run's latest checkpoint."""
     from .. import runs
-    from ..training.trainer import Trainer
 
     config = runs.load_config(run_dir)
     task = runs.build_task(config)
-    model = runs.build_model(config, task)
-    runs.load_checkpoint(Trainer(model, task, config.train, run_dir, log=lambda line: None))
-    return model.eval(), task
+    return runs.trained_model(config, task, run_dir).eval(), task
 
 
 def translate_items(model, task, items, beam: int = 1, batch_size: int = EVAL_BATCH) -> list[str]:
