@@ -334,7 +334,8 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
         if row["note"]:
             log(f"{name}: {'skipped, ' if row['skipped'] else ''}{row['note']}")
             continue
-        cache = runs.eval_plots_directory(run_dir, overrides) / EVALUATION_FILE
+        plots = runs.eval_plots_directory(run_dir, overrides)
+        cache = plots / EVALUATION_FILE
         summary = _cached_evaluation(cache, parent["steps"])
         if summary is None:
             try:
@@ -349,7 +350,6 @@ def _evaluate(runs, run: Run, parent: dict, folder: Path, head: str, *, quick: b
             log(f"{name}: {row['note']}")
             continue
         value = summary[metric]
-        plots = runs.eval_plots_directory(run_dir, overrides)
         row.update(value=value, met=evaluation.met(value, quick=quick),
                    pictures=[path.relative_to(folder).as_posix() for path in sorted(plots.glob("*.png"))])
         log(f"{name} ({' '.join(overrides)}): {metric} {value:.4g}{_target(evaluation, quick)}")
