@@ -124,3 +124,41 @@ def test_ntm_figures_draws_the_first_sequence_up_to_its_length(tmp_path, monkeyp
     torch.testing.assert_close(seen["kwargs"]["adds"], trace.adds[:, 0])
     torch.testing.assert_close(seen["kwargs"]["reads"], trace.reads[:, 0])
     assert f"{steps} steps" in title
+
+
+def sorted_by_hand(priorities, slots=32, shuffle_writes=False):
+    """Write weightings (N, 2, S) that put each vector at a location falling with its priority, split over two
+    heads; reads (K, 1, S) that walk those locations from the highest priority down."""
+    n = len(priorities)
+    rank = np.argsort(np.argsort(-priorities))  # 0 for the highest priority
+    locations = 4 + 2 * rank
+    if shuffle_writes:
+        locations = locations[np.random.default_rng(0).permutation(n)]
+    write = np.zeros((n, 2, slots))
+    write[np.arange(n), 0, locations], write[np.arange(n), 1, locations] = 0.7, 0.2
+    write[:, 1, 0] = 0.1  # a little weight elsewhere, never the most
+    read = np.zeros((n - 1, 1, slots))
+    read[np.arange(n - 1), 0, 4 + 2 * np.arange(n - 1)] = 1.0
+    return write, read, locations
+
+
+def test_placement_finds_the_locations_and_ranks_them_against_the_priorities():
+    priorities = np.array([0.3, -0.6, 0.9, -0.1, 0.5])
+    write, read, locations = sorted_by_hand(priorities)
+    found = pictures.placement(priorities, write, read)
+    assert found["write_locations"].tolist() == locations.tolist() == [8, 12, 4, 10, 6]
+    assert found["read_locations"].tolist() == [4, 6, 8, 10]
+    assert found["priority_rank_correlation"] == pytest.approx(-1.0)  # higher priority, lower location
+    assert found["read_order_correlation"] == pytest.approx(1.0)
+    shuffled = pictures.placement(priorities, *sorted_by_hand(priorities, shuffle_writes=True)[:2])
+    assert abs(shuffled["priority_rank_correlation"]) < 0.95
+    assert pictures.placement(priorities, np.ones_like(write), read)["priority_rank_correlation"] == 0.0  # constant
+    with pytest.raises(ValueError, match=re.escape("placement expects write weightings at the 5 input steps; got 4")):
+        pictures.placement(priorities, write[:4], read)
+
+
+def test_plot_priority_sort_writes_a_png(tmp_path):
+    priorities = np.random.default_rng(2).uniform(-1, 1, 20)
+    write, read, _ = sorted_by_hand(priorities, slots=64)
+    path = pictures.plot_priority_sort(torch.as_tensor(priorities), write, read, tmp_path / "sort.png", "by hand")
+    assert path.read_bytes()[:4] == PNG
