@@ -177,7 +177,9 @@ def measure(context: Measuring) -> list[dict]:
 
     name = "priority sort, NTM · write location against priority"
     row = next((r for r in context.rows if r["run"] == "priority sort, NTM" and r.get("evaluation") is None), None)
-    if row is None or row["value"] is None:
+    if row is None:  # not among the runs
+        return []
+    if row["value"] is None:
         return [measured_row(name, "ntm", "Spearman rho", None, quick=context.quick, task="priority_sort",
                              skipped=True, note="the priority-sort NTM has not finished")]
     config = runs.load_config(row["run_dir"])
