@@ -24,9 +24,10 @@ def test_measure_draws_the_placement_of_a_trained_priority_sort_ntm(tmp_path):
                      "--set", 'model.options={read_heads = 2, write_heads = 2, memory_slots = 16, '
                               'memory_init = "learned"}', "--set", "train.eval_size=8"]) == 0
     summary = json.loads((run / "summary.json").read_text())
-    [row] = _measure(tmp_path / "out", [_row(run, summary["bits_per_sequence"])], steps=2)
+    row, reads = _measure(tmp_path / "out", [_row(run, summary["bits_per_sequence"])], steps=2)
     assert row["measured"] and row["metric"] == "Spearman rho" and -1.0 <= row["value"] <= 1.0
     assert -1.0 <= row["read_order_rho"] <= 1.0
+    assert reads["metric"] == "fraction of answer steps" and 0.0 <= reads["value"] <= 1.0
     assert row["pictures"] == ["priority_sort_placement.png"]
     assert (tmp_path / "out" / "priority_sort_placement.png").read_bytes()[:4] == PNG
 

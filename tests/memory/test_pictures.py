@@ -150,11 +150,32 @@ def test_placement_finds_the_locations_and_ranks_them_against_the_priorities():
     assert found["read_locations"].tolist() == [4, 6, 8, 10]
     assert found["priority_rank_correlation"] == pytest.approx(-1.0)  # higher priority, lower location
     assert found["read_order_correlation"] == pytest.approx(1.0)
+    assert found["expected_reads"].tolist() == [4, 6, 8, 10] and found["reads_in_priority_order"] == 1.0
     shuffled = pictures.placement(priorities, *sorted_by_hand(priorities, shuffle_writes=True)[:2])
     assert abs(shuffled["priority_rank_correlation"]) < 0.95
     assert pictures.placement(priorities, np.ones_like(write), read)["priority_rank_correlation"] == 0.0  # constant
     with pytest.raises(ValueError, match=re.escape("placement expects write weightings at the 5 input steps; got 4")):
         pictures.placement(priorities, write[:4], read)
+    with pytest.raises(ValueError, match=re.escape("placement expects at most 5 answer steps (one per input); got 6")):
+        pictures.placement(priorities, write, np.zeros((6, 1, 32)))
+
+
+def test_placement_recognises_writes_in_arrival_order_read_back_by_priority():
+    """The other way to sort: write vector t at location 10 + t, then let a second read head find the vectors by
+    priority (the first reads a fixed location): no rank correlation of the writes, every read found."""
+    priorities = np.array([0.3, -0.6, 0.9, -0.1, 0.5])
+    write = np.zeros((5, 1, 32))
+    write[np.arange(5), 0, 10 + np.arange(5)] = 1.0
+    read = np.zeros((3, 2, 32))
+    read[:, 0, 1] = 0.9  # a head that reads one place throughout
+    read[np.arange(3), 1, [12, 14, 10]] = 0.8  # priorities 0.9, 0.5, 0.3: written at steps 2, 4, 0
+    found = pictures.placement(priorities, write, read)
+    assert found["expected_reads"].tolist() == [12, 14, 10] and found["reads_in_priority_order"] == 1.0
+    assert found["read_locations"].tolist() == [1, 1, 1]  # the heads summed peak at the fixed head's place
+    # priority ranks 2, 0, 4, 1, 3 against locations 0 ... 4: Σd² = 14, ρ = 1 − 6·14 / (5·24)
+    assert found["priority_rank_correlation"] == pytest.approx(0.3)
+    read[2, 1, 10], read[2, 1, 11] = 0.0, 0.8  # the last read one place off
+    assert pictures.placement(priorities, write, read)["reads_in_priority_order"] == pytest.approx(2 / 3)
 
 
 def test_plot_priority_sort_writes_a_png(tmp_path):

@@ -205,22 +205,35 @@ def placement(priorities, write_weights, read_weights) -> dict:
         read_weights: (K, R, S) the read heads' weightings at the K answer steps.
 
     Returns a dict: ``write_locations`` (N,) and ``read_locations`` (K,), the location each phase weights
-    most at each step (the heads' weightings summed), and ``priority_rank_correlation``, Spearman's ρ of
-    the priorities against the write locations: ±1 when the write location is a monotone function of the
-    priority, the paper's hypothesis ("the network uses the priorities to determine the relative location
-    of each write"), near 0 when it is not.  ``read_order_correlation`` is ρ of the answer step against the
-    read location: ±1 when the reads walk the memory in one direction."""
+    most at each step (the heads' weightings summed), and two ways to sort:
+
+    * the paper's hypothesis, writes placed by priority ("the network uses the priorities to determine
+      the relative location of each write"), then reads in order: ``priority_rank_correlation``,
+      Spearman's ρ of the priorities against the write locations (±1 when the write location is a
+      monotone function of the priority, near 0 when it is not), and ``read_order_correlation``, ρ of
+      the answer step against the read location (±1 when the reads walk the memory one way);
+    * writes in arrival order, then reads by priority: ``reads_in_priority_order``, the fraction of
+      answer steps j at which some read head's most weighted location is where the vector of the
+      (j + 1)-th highest priority was written (``expected_reads`` (K,)).  1 when the reads find the
+      vectors in priority order, whatever the writes' order."""
     priorities = _array("priorities", priorities, 1)
     write_weights = _array("write_weights", write_weights, 3)
     read_weights = _array("read_weights", read_weights, 3)
     if write_weights.shape[0] != priorities.shape[0]:
         raise ValueError(f"placement expects write weightings at the {priorities.shape[0]} input steps; got "
                          f"{write_weights.shape[0]}")
+    if read_weights.shape[0] > priorities.shape[0]:
+        raise ValueError(f"placement expects at most {priorities.shape[0]} answer steps (one per input); got "
+                         f"{read_weights.shape[0]}")
     writes = write_weights.sum(axis=1).argmax(axis=1)  # (N,)
     reads = read_weights.sum(axis=1).argmax(axis=1)  # (K,)
-    return {"write_locations": writes, "read_locations": reads,
+    answers = read_weights.shape[0]
+    expected = writes[np.argsort(-priorities, kind="stable")[:answers]]  # (K,) where rank j was written
+    found = (read_weights.argmax(axis=2) == expected[:, None]).any(axis=1)  # (K,) some head's peak is there
+    return {"write_locations": writes, "read_locations": reads, "expected_reads": expected,
             "priority_rank_correlation": _spearman(priorities, writes),
-            "read_order_correlation": _spearman(np.arange(len(reads)), reads)}
+            "read_order_correlation": _spearman(np.arange(len(reads)), reads),
+            "reads_in_priority_order": float(found.mean()) if answers else 0.0}
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -245,9 +258,9 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 def plot_priority_sort(priorities, write_weights, read_weights, path: str | Path, title: str = "") -> Path:
     """Write a PNG in the form of Graves et al. (2014), Figure 17, and return the path: the summed write
     weightings over the input steps, the summed read weightings over the answer steps (location × time,
-    both on one location axis), and each input's priority against the location written to, with the
-    least-squares line (the paper's "hypothesised locations") and Spearman's ρ (``placement``).
-    Arguments as ``placement``."""
+    both on one location axis; red rings where the vector of each answer's rank was written), and each
+    input's priority against the location written to, with the least-squares line (the paper's
+    "hypothesised locations") and Spearman's ρ (``placement``).  Arguments as ``placement``."""
     found = placement(priorities, write_weights, read_weights)
     priorities = _array("priorities", priorities, 1)
     writes = _array("write_weights", write_weights, 3).sum(axis=1)  # (N, S)
@@ -262,14 +275,19 @@ def plot_priority_sort(priorities, write_weights, read_weights, path: str | Path
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), layout="constrained",
                              gridspec_kw={"width_ratios": [1.0, 0.85, 1.1]})
     extent = lambda steps: (-0.5, steps - 0.5, last + 0.5, first - 0.5)  # noqa: E731
-    for ax, image, name, xlabel in ((axes[0], writes, "write weightings (heads summed)", "input step"),
-                                    (axes[1], reads, "read weightings (heads summed)", "answer step")):
+    for ax, image, name, xlabel in ((axes[0], writes, "write weightings (heads summed)\nat the input steps", "input step"),
+                                    (axes[1], reads, "", "answer step")):
         ax.imshow(np.clip(image[:, first : last + 1].T, 0, 1), aspect="auto", interpolation="nearest",
                   cmap="gray_r", vmin=0, vmax=1, extent=extent(image.shape[0]))
         ax.set_title(name, loc="left", fontsize=10)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("memory location")
         ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[1].scatter(np.arange(len(found["expected_reads"])), found["expected_reads"], s=40, facecolors="none",
+                    edgecolors="tab:red", linewidths=1, label="where rank j was written")
+    axes[1].set_title(f"read weightings (heads summed);\nreads that find the vector of their rank: "
+                      f"{found['reads_in_priority_order']:.0%}", loc="left", fontsize=10)
+    axes[1].legend(fontsize=8, loc="best")
     ax = axes[2]
     locations = found["write_locations"]
     ax.scatter(priorities, locations, s=22, color="tab:blue", label="written to (most weighted location)")
@@ -281,8 +299,8 @@ def plot_priority_sort(priorities, write_weights, read_weights, path: str | Path
     ax.invert_yaxis()
     ax.set_xlabel("priority")
     ax.set_ylabel("memory location")
-    ax.set_title(f"write location against priority: Spearman ρ = {found['priority_rank_correlation']:.2f};\n"
-                 f"reads in order: ρ = {found['read_order_correlation']:.2f}", loc="left", fontsize=10)
+    ax.set_title(f"write location against priority: Spearman ρ = {found['priority_rank_correlation']:.2f}\n"
+                 f"(reads against answer step: ρ = {found['read_order_correlation']:.2f})", loc="left", fontsize=10)
     ax.legend(fontsize=8, loc="best")
     if title:
         fig.suptitle(title, fontsize=11)

@@ -167,9 +167,11 @@ PLACEMENT_SEED = 1997
 
 
 def measure(context: Measuring) -> list[dict]:
-    """The priority-sort NTM's placement (Graves et al. 2014, §4.5, Figure 17): Spearman's ρ of each input's
-    priority against the location written to, the mean over PLACEMENT_SEQUENCES fresh sequences, and the
-    picture of the first (``memory.pictures.plot_priority_sort``)."""
+    """The priority-sort NTM's placement (Graves et al. 2014, §4.5, Figure 17), means over PLACEMENT_SEQUENCES
+    fresh sequences: Spearman's ρ of each input's priority against the location written to (the paper's way:
+    writes placed by priority), and the fraction of answer steps whose read finds the vector of its rank
+    (the other way: writes in arrival order, reads by priority); the picture of the first sequence
+    (``memory.pictures.plot_priority_sort``)."""
     import torch
 
     from .. import runs
@@ -195,17 +197,23 @@ def measure(context: Measuring) -> list[dict]:
     found = [placement(priorities[:, b], writes[:, b], reads[:, b]) for b in range(count)]
     rho = sum(f["priority_rank_correlation"] for f in found) / count
     order = sum(f["read_order_correlation"] for f in found) / count
+    by_priority = sum(f["reads_in_priority_order"] for f in found) / count
     picture = context.picture("priority_sort_placement")
     picture.parent.mkdir(parents=True, exist_ok=True)
     plot_priority_sort(priorities[:, 0], writes[:, 0], reads[:, 0], picture,
                        f"priority sort, NTM: where it writes and reads (one held-out sequence; mean ρ over {count}: "
                        f"{rho:.2f})")
-    context.log(f"{name}: mean Spearman rho {rho:.3f} over {count} sequences; reads in order {order:.3f}")
+    context.log(f"{name}: mean Spearman rho {rho:.3f} over {count} sequences; reads in order {order:.3f}; reads in "
+                f"priority order {by_priority:.3f}")
     return [measured_row(name, "ntm", "Spearman rho", rho, quick=context.quick, task="priority_sort",
                          settings=[f"priority sort placement: the trained NTM on {count} fresh sequences (seed "
                                    f"{PLACEMENT_SEED}); the location of each write is where the summed write "
-                                   "weightings peak; rho of priority against it, averaged"],
-                         pictures=[context.relative(picture)], read_order_rho=order)]
+                                   "weightings peak; rho of priority against it, averaged; a read finds its "
+                                   "vector when some read head peaks where the vector of that answer's rank was "
+                                   "written (memory.pictures.placement)"],
+                         pictures=[context.relative(picture)], read_order_rho=order),
+            measured_row("priority sort, NTM · reads in priority order", "ntm", "fraction of answer steps",
+                         by_priority, quick=context.quick, task="priority_sort")]
 
 
 EXPERIMENT = Experiment(
