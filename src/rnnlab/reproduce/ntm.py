@@ -64,12 +64,6 @@ REPEAT_BUDGET = ["train.steps=8000", "train.max_minutes=20"]
 NGRAMS_BUDGET = ["train.steps=20000", "train.max_minutes=85"]
 # priority sort (issue 16): the issue's full budget of up to 2 hours, evaluated every 1,000 steps
 PRIORITY_BUDGET = ["train.steps=60000", "train.max_minutes=110", "train.eval_every=1000", "train.log_every=100"]
-# ... and what the NTM was given to find the priority's place in memory: a learnt initial memory (the
-# constant one has no content to address by; quick mode's NTM has it too) and a curriculum of 5, 10 and 15
-# vectors before the task's 20
-PRIORITY_OPTIONS = {"read_heads": 5, "write_heads": 5, "memory_init": "learned"}
-PRIORITY_CURRICULUM = ("train.curriculum=[{until=3000, task={items=5, outputs=4}}, {until=7000, task={items=10, "
-                       "outputs=8}}, {until=12000, task={items=15, outputs=12}}]")
 
 QUICK = ["train.steps=800", "train.max_minutes=0.75", "train.eval_every=100", "train.eval_size=200",
          "train.log_every=20"]
@@ -80,18 +74,18 @@ QUICK_TASK = {
     "repeat_copy": ["task.max_length=3", "task.max_repeats=3", "train.curriculum=[{until=200, task={max_repeats=1}}]"],
     "associative_recall": ["task.max_items=3"],
     "ngrams": ["task.length=50"],
-    "priority_sort": ["task.items=6", "task.outputs=4", "train.curriculum=[]"],  # the full NTM's stages: none
+    "priority_sort": ["task.items=6", "task.outputs=4", "train.curriculum=[]"],  # the full run's stages: none
 }
 
 
-def _ntm(task: str, options: dict | None = None, slots: int = 32) -> list[str]:
-    """Quick mode's NTM: the full run's (``options``, or by default the one ``task`` recommends: its heads,
-    its gradient clip) with a memory of ``slots`` slots."""
+def _ntm(task: str, slots: int = 32) -> list[str]:
+    """Quick mode's NTM: the one ``task`` recommends (its heads, its gradient clip, its initial memory) with a
+    memory of ``slots`` slots."""
     from ..config import format_override
     from ..tasks import get
 
-    options = get(task).recommendations("ntm", {}).get("model.options", {}) if options is None else options
-    return [format_override("model.options", {**options, "memory_slots": slots})]
+    recommended = get(task).recommendations("ntm", {}).get("model.options", {})
+    return [format_override("model.options", {**recommended, "memory_slots": slots})]
 
 
 def _length(full: int, quick: int, target=None, quick_target=None) -> Evaluation:
@@ -112,20 +106,15 @@ def _items(full: int, quick: int) -> Evaluation:
 
 
 def _pair(name: str, task: str, metric: str, target, evaluations=(), lstm_evaluations=(), *,
-          budget=BUDGET, ntm_options: dict | None = None, ntm_settings=(), quick_targets=(None, None)) -> list[Run]:
+          budget=BUDGET, quick_targets=(None, None)) -> list[Run]:
     """The NTM run of ``task`` (judged by ``target``) and the LSTM baseline beside it (reported), each in
     its recommended shape; ``budget`` is the steps and minutes of both (issue 16: the baseline on the NTM's
     budget, whichever cap comes first; the LSTM, faster per step, reaches the step cap first).  Quick mode
-    gives the NTM 32 slots (otherwise as the full run's, ``_ntm``); ``ntm_options`` are the NTM's
-    ``model.options`` where they are not the task's recommendation, ``ntm_settings`` the full NTM's own other
-    settings (not quick mode's), and ``quick_targets``
+    gives the NTM 32 slots (otherwise as recommended, ``_ntm``), and ``quick_targets``
     (the NTM's, the LSTM's) judge the two under --quick."""
-    from ..config import format_override
-
-    options = [] if ntm_options is None else [format_override("model.options", ntm_options)]
     return [
-        Run(f"{name}, NTM", task, "ntm", [*COMMON, *budget, *options, *ntm_settings], metric,
-            target, quick=[*QUICK, *QUICK_NTM, *_ntm(task, ntm_options), *QUICK_TASK[task]],
+        Run(f"{name}, NTM", task, "ntm", [*COMMON, *budget], metric,
+            target, quick=[*QUICK, *QUICK_NTM, *_ntm(task), *QUICK_TASK[task]],
             evaluations=evaluations, quick_target=quick_targets[0]),
         Run(f"{name}, LSTM", task, "lstm", [*COMMON, *LSTM, *budget], metric, None,
             quick=[*QUICK, *QUICK_LSTM, *QUICK_TASK[task]], evaluations=lstm_evaluations,
@@ -159,7 +148,7 @@ RUNS = [
     # Trivial: 32 bits (4 vectors of 8 bits); NTM 25.6 (541 steps; 27.3 at 238; with the learnt memory 25.5 at 569,
     # with a training run beside it), LSTM 27.5 (300; 28.6 at 170)
     *_pair("priority sort", "priority_sort", "bits_per_sequence", None, budget=PRIORITY_BUDGET,
-           ntm_options=PRIORITY_OPTIONS, ntm_settings=[PRIORITY_CURRICULUM], quick_targets=(("<=", 29.5), ("<=", 30.0))),
+           quick_targets=(("<=", 29.5), ("<=", 30.0))),
 ]
 
 PLACEMENT_SEQUENCES = 100  # held-out sequences over which the placement's rank correlation is averaged
