@@ -188,6 +188,13 @@ def plot_trace(inputs, targets, outputs, scored, write_weights, read_weights, pa
     if signed_axes:
         colorbar = fig.colorbar(signed_picture, ax=signed_axes, shrink=0.9, aspect=15, pad=0.01)
         colorbar.set_label("add / read vector", fontsize=9)
+    return _save(fig, path, title)
+
+
+def _save(fig, path: str | Path, title: str) -> Path:
+    """Give ``fig`` its ``title`` (none when empty), write it to ``path`` as PNG, close it; returns the path."""
+    import matplotlib.pyplot as plt
+
     if title:
         fig.suptitle(title, fontsize=11)
     path = Path(path)
@@ -302,9 +309,4 @@ def plot_priority_sort(priorities, write_weights, read_weights, path: str | Path
     ax.set_title(f"write location against priority: Spearman ρ = {found['priority_rank_correlation']:.2f}\n"
                  f"(reads against answer step: ρ = {found['read_order_correlation']:.2f})", loc="left", fontsize=10)
     ax.legend(fontsize=8, loc="best")
-    if title:
-        fig.suptitle(title, fontsize=11)
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)
