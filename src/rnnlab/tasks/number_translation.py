@@ -113,7 +113,6 @@ class NumberTranslationTask(TranslationTask):
     name = "number_translation"
     SPLITS = ("validation", "test", "above")
 
-
     def validate(self, config: Config) -> None:
         known = languages()
         for field in ("source", "target"):
