@@ -33,10 +33,18 @@ def test_run_bench_writes_json_and_markdown_and_prints_the_table(tmp_path, capsy
     assert matmul["sizes"] == [32, 64] and peak == max(matmul["gflops_per_s_by_size"]) > 0
     assert matmul["gflops_per_s_by_size"][matmul["sizes"].index(matmul["best_size"])] == peak
     assert matmul["threads"] == torch.get_num_threads()
-    assert f"**{peak:.1f} GFLOP/s**, the best float32 (n, n) @ (n, n) over n = 32, 64 (" in printed
+    assert set(matmul["gflops_per_s_by_backend"]) == set(bench.matmul.available_backends())
+    for i in range(2):  # each size's rate is its best backend's
+        assert matmul["gflops_per_s_by_size"][i] == max(r[i] for r in matmul["gflops_per_s_by_backend"].values())
+    best = matmul["sizes"].index(matmul["best_size"])
+    assert matmul["gflops_per_s_by_backend"][matmul["best_backend"]][best] == peak
+    assert matmul["kernels_backend"] == bench.matmul.backend()
+    assert f"**{peak:.1f} GFLOP/s**, the best float32 (n, n) @ (n, n) over n = 32, 64 and over the product " \
+           "libraries (" in printed
 
     [size] = report["sizes"]
     assert size["step_matmul"]["shape"] == [2, 4, 12] and size["step_matmul"]["gflops_per_s"] > 0
+    assert size["step_matmul"]["backend"] == bench.matmul.backend()
     assert (size["batch"], size["steps"], size["input_size"], size["hidden_size"]) == tuple(TINY[0])
     results = {c["name"]: c for c in size["contenders"]}
     assert list(results) == [c.name for c in bench.default_contenders()]

@@ -19,9 +19,9 @@ reported as failed, never dropped silently.
 
 A roofline column says how close each kernel comes to the machine's limit: the
 matrix-product FLOPs of one forward+backward, counted from the sizes
-(``matmul_flops``), divided by the measured fwd+bwd time, against the rate of a
-float32 matrix product measured in the same process on the same threads
-(``measure_matmul_peak``).
+(``matmul_flops``), divided by the measured fwd+bwd time, against the best rate of a
+float32 matrix product measured in the same process on the same threads, over BLAS's
+sgemm and oneDNN's (``measure_matmul_peak``).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from torch.autograd.graph import saved_tensors_hooks
 from tqdm import tqdm
 
 from . import __version__, cells
+from .cells import matmul
 from .layers import GRU, LSTM, RNN, Recurrent
 from .memory.throughput import measure_throughput, render_throughput
 
@@ -80,6 +81,7 @@ PEAK_NOTE = ("peak MB = the most memory that tensors held at any moment of one f
 ROOFLINE_NOTE = ("GFLOP/s = the matrix products' FLOPs of one forward+backward, counted from the sizes "
                  "(6·B·T·Σ rows·cols over the weight matrices, e.g. 6·B·T·3H·(I + H) for a GRU; element-wise "
                  "work not counted), / fwd+bwd time; % peak = that / the matmul peak measured in the same run")
+_BACKEND_NAMES = {"onednn": "oneDNN", "blas": "BLAS (torch.mm)"}
 MEMORY_NOTE = ("saved MB = activations kept for backward: the distinct tensor storages that autograd saves "
                "during the forward pass (counted with torch.autograd.graph.saved_tensors_hooks), parameters "
                "and input excluded; not the process's peak RSS")
@@ -206,33 +208,39 @@ def matmul_flops(layer: nn.Module, size: Size) -> int:
     return 6 * size.batch * size.steps * per_step
 
 
-def matmul_rate(rows: int, inner: int, cols: int, repeats: int = MATMUL_REPEATS) -> float:
-    """FLOP/s of a float32 (rows, inner) @ (inner, cols) product on this machine and torch's threads:
-    the best of ``repeats`` timings, each of enough back-to-back products to last MATMUL_MIN_SECONDS."""
+def matmul_rate(rows: int, inner: int, cols: int, repeats: int = MATMUL_REPEATS, backend: str | None = None) -> float:
+    """FLOP/s of a float32 (rows, inner) @ (inner, cols) product on this machine and torch's threads, as
+    the kernels compute it (``rnnlab.cells.matmul.mm`` with ``backend``, the kernels' own if None): the best
+    of ``repeats`` timings, each of enough back-to-back products to last MATMUL_MIN_SECONDS."""
     generator = torch.Generator().manual_seed(_SEED)
     a = torch.randn(rows, inner, generator=generator)
     b = torch.randn(inner, cols, generator=generator)
     out = torch.empty(rows, cols)
     start = time.perf_counter()
-    torch.mm(a, b, out=out)  # warm-up, and a first guess at how many products make one timing
+    matmul.mm_out(out, a, b, backend_name=backend)  # warm-up, and a first guess at how many make one timing
     once = max(time.perf_counter() - start, 1e-7)
     products = max(1, math.ceil(MATMUL_MIN_SECONDS / once))
     best = math.inf
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(products):
-            torch.mm(a, b, out=out)
+            matmul.mm_out(out, a, b, backend_name=backend)
         best = min(best, (time.perf_counter() - start) / products)
     return 2 * rows * inner * cols / best
 
 
 def measure_matmul_peak(sizes: tuple[int, ...] = PEAK_MATMUL_SIZES) -> dict:
-    """This machine's matrix-multiply rate: the best over n in ``sizes`` of a float32 (n, n) @ (n, n)
-    product's rate, each the best of MATMUL_REPEATS timings."""
-    rates = {n: matmul_rate(n, n, n) / 1e9 for n in sizes}
-    best = max(rates, key=rates.get)
-    return {"sizes": list(sizes), "gflops_per_s_by_size": [rates[n] for n in sizes], "best_size": best,
-            "gflops_per_s": rates[best], "threads": torch.get_num_threads()}
+    """This machine's matrix-multiply rate: the best over n in ``sizes`` and over the product backends
+    (BLAS's sgemm behind torch.mm, and oneDNN where torch has it) of a float32 (n, n) @ (n, n) product's
+    rate, each the best of MATMUL_REPEATS timings.  Both count: on AMD processors torch's MKL sgemm runs at
+    about half the rate of oneDNN, the library of torch.nn.LSTM's kernel (``rnnlab.cells.matmul``)."""
+    by_backend = {name: [matmul_rate(n, n, n, backend=name) / 1e9 for n in sizes]
+                  for name in matmul.available_backends()}
+    by_size = [max(rates[i] for rates in by_backend.values()) for i in range(len(sizes))]
+    best = max(range(len(sizes)), key=by_size.__getitem__)
+    return {"sizes": list(sizes), "gflops_per_s_by_size": by_size, "gflops_per_s_by_backend": by_backend,
+            "best_size": sizes[best], "best_backend": max(by_backend, key=lambda name: by_backend[name][best]),
+            "gflops_per_s": by_size[best], "kernels_backend": matmul.backend(), "threads": torch.get_num_threads()}
 
 
 def _forward(layer: nn.Module, x: Tensor) -> None:
@@ -431,7 +439,8 @@ def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | N
                                peak_gflops_per_s=peak["gflops_per_s"])
         step = (size.batch, size.hidden_size, 3 * size.hidden_size)  # the GRU's recurrent product of one step
         report["sizes"].append({**size._asdict(), "label": size.label, "contenders": results,
-                                "step_matmul": {"shape": list(step), "gflops_per_s": matmul_rate(*step) / 1e9}})
+                                "step_matmul": {"shape": list(step), "gflops_per_s": matmul_rate(*step) / 1e9,
+                                                "backend": matmul.backend()}})
     if ntm:
         options = dict(ntm) if isinstance(ntm, dict) else {}
         grid = {key: options.pop(key) for key in ("batch_sizes", "threads") if key in options}
@@ -530,10 +539,12 @@ def render_markdown(report: dict) -> str:
     if "matmul_peak" in report:
         peak = report["matmul_peak"]
         sizes = ", ".join(str(n) for n in peak["sizes"])
-        rates = ", ".join(f"{rate:.1f}" for rate in peak["gflops_per_s_by_size"])
+        by_backend = "; ".join(f"{_BACKEND_NAMES[name]} " + ", ".join(f"{rate:.1f}" for rate in rates)
+                               for name, rates in peak["gflops_per_s_by_backend"].items())
         lines.append(f"- {ROOFLINE_NOTE}: **{peak['gflops_per_s']:.1f} GFLOP/s**, the best float32 (n, n) @ (n, n) "
-                     f"over n = {sizes} ({rates} GFLOP/s, each the best of {MATMUL_REPEATS} timings), "
-                     f"{peak['threads']} threads.")
+                     f"over n = {sizes} and over the product libraries ({by_backend} GFLOP/s, each the best of "
+                     f"{MATMUL_REPEATS} timings), {peak['threads']} threads.  rnnlab's own kernels multiply with "
+                     f"{_BACKEND_NAMES[peak['kernels_backend']]} (rnnlab.cells.matmul).")
     if settings["quick"]:
         lines.append(f"- **Quick mode**: {settings['repeats']} rounds instead of {settings['full_repeats']}: "
                      "expect more noise in the ratios.")
@@ -543,7 +554,8 @@ def render_markdown(report: dict) -> str:
         if "step_matmul" in size and "matmul_peak" in report:
             step, peak = size["step_matmul"], report["matmul_peak"]["gflops_per_s"]
             b, h, h3 = step["shape"]
-            lines += [f"One step's recurrent product of a GRU alone, ({b}, {h}) @ ({h}, {h3}): "
+            lines += [f"One step's recurrent product of a GRU alone, ({b}, {h}) @ ({h}, {h3}), on "
+                      f"{_BACKEND_NAMES[step['backend']]}: "
                       f"{step['gflops_per_s']:.1f} GFLOP/s ({_percent(100 * step['gflops_per_s'] / peak)} % "
                       "of the peak): the rate of the products that must go step by step (the input projection "
                       "and the weight gradients can take all steps at once).", ""]

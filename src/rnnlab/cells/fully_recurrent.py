@@ -79,6 +79,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from .base import RecurrentCell, last_steps
+from .matmul import addmm, addmm_, mm, mm_out
 from .registry import register
 
 NONLINEARITIES = ("logistic", "tanh")
@@ -110,14 +111,11 @@ class FullyRecurrentScan(torch.autograd.Function):
         ys[0] = y0
         flat_x = x.reshape(steps * batch, -1)  # (T·B, m)
         flat_terms = ys[1:].view(steps * batch, n)  # (T·B, n)
-        if bias is None:
-            torch.mm(flat_x, weight_ih.t(), out=flat_terms)
-        else:
-            torch.addmm(bias, flat_x, weight_ih.t(), out=flat_terms)
+        mm_out(flat_terms, flat_x, weight_ih.t(), bias)
         w_hh_t = weight_hh.t()  # (n, n)
         y_seq = ys.unbind(0)  # per-step views made once
         for t in range(steps):
-            y_seq[t + 1].addmm_(y_seq[t], w_hh_t)  # s(t) = terms + y(t) W_hhᵀ
+            addmm_(y_seq[t + 1], y_seq[t], w_hh_t)  # s(t) = terms + y(t) W_hhᵀ
             y_seq[t + 1].sigmoid_() if logistic else y_seq[t + 1].tanh_()  # y(t+1) = f(s(t))
         ctx.save_for_backward(x, weight_ih, weight_hh, ys)
         ctx.logistic, ctx.has_bias = logistic, bias is not None
@@ -135,13 +133,13 @@ class FullyRecurrentScan(torch.autograd.Function):
         dy = grad_out[steps - 1]  # ∂L/∂y(t+1): from the output at step t and from step t+1
         for t in range(steps - 1, -1, -1):
             delta_seq[t].mul_(dy)
-            dy = torch.addmm(grad_out[t - 1], delta_seq[t], weight_hh) if t > 0 else delta_seq[t] @ weight_hh
+            dy = addmm(grad_out[t - 1], delta_seq[t], weight_hh) if t > 0 else mm(delta_seq[t], weight_hh)
         flat = delta.view(steps * batch, n)  # (T·B, n)
         # Every weight gradient: one product over all steps.
-        d_weight_hh = flat.t() @ ys[:-1].reshape(steps * batch, n)  # Σ_t δ(t)ᵀ y(t)
-        d_weight_ih = flat.t() @ x.reshape(steps * batch, -1) if ctx.needs_input_grad[1] else None
+        d_weight_hh = mm(flat.t(), ys[:-1].reshape(steps * batch, n))  # Σ_t δ(t)ᵀ y(t)
+        d_weight_ih = mm(flat.t(), x.reshape(steps * batch, -1)) if ctx.needs_input_grad[1] else None
         d_bias = flat.sum(0) if ctx.has_bias else None
-        dx = (flat @ weight_ih).view(x.shape) if ctx.needs_input_grad[0] else None
+        dx = mm(flat, weight_ih).view(x.shape) if ctx.needs_input_grad[0] else None
         return dx, d_weight_ih, d_bias, dy, d_weight_hh, None
 
 

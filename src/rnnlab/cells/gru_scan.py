@@ -29,6 +29,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from .matmul import addmm_, mm, mm_out
+
 _sigmoid_backward = torch.ops.aten.sigmoid_backward  # (grad, σ(x)) -> grad ⊙ σ(x)(1 − σ(x))
 _tanh_backward = torch.ops.aten.tanh_backward  # (grad, tanh(x)) -> grad ⊙ (1 − tanh(x)²)
 
@@ -57,11 +59,10 @@ class GRUScan(torch.autograd.Function):
         hid = three_h // 3
         # act = [gx_r + b_hr, gx_z + b_hz, gx_n] becomes [r, z, n] in place, step by step.
         flat_x = x.reshape(steps * batch, -1)  # (T·B, H_in)
-        if bias_ih is None:
-            act = flat_x @ weight_ih.t()
-        else:  # b_hr and b_hz join the input terms; b_hn cannot (it is multiplied by r)
+        bias = None  # b_hr and b_hz join the input terms; b_hn cannot (it is multiplied by r)
+        if bias_ih is not None:
             bias = torch.cat([bias_ih[: 2 * hid] + bias_hh[: 2 * hid], bias_ih[2 * hid :]])
-            act = torch.addmm(bias, flat_x, weight_ih.t())
+        act = mm(flat_x, weight_ih.t(), bias)
         act = act.view(steps, batch, three_h)  # [gx_r + b_hr, gx_z + b_hz, gx_n], to become [r, z, n]
         hs = x.new_empty(steps + 1, batch, hid)  # h_0 … h_T
         hs[0] = h0
@@ -74,11 +75,8 @@ class GRUScan(torch.autograd.Function):
                                act[..., hid : 2 * hid].unbind(0), act[..., 2 * hid :].unbind(0))
         for t in range(steps):
             h = h_seq[t]
-            a_rz[t].addmm_(h, w_rz_t).sigmoid_()  # r, z
-            if b_hn is None:
-                torch.mm(h, w_n_t, out=ghn_seq[t])
-            else:
-                torch.addmm(b_hn, h, w_n_t, out=ghn_seq[t])
+            addmm_(a_rz[t], h, w_rz_t).sigmoid_()  # r, z
+            mm_out(ghn_seq[t], h, w_n_t, b_hn)
             a_n[t].addcmul_(a_r[t], ghn_seq[t]).tanh_()  # n
             torch.lerp(a_n[t], h, a_z[t], out=h_seq[t + 1])  # n + z ⊙ (h − n)
         ctx.save_for_backward(x, weight_ih, weight_hh, hs, act, ghn)
@@ -112,14 +110,14 @@ class GRUScan(torch.autograd.Function):
                 dh_chunk[i] = dh
                 torch.mul(dh.unsqueeze(1), fac_seq[i], out=dgh_seq[i].view(batch, 3, hid))
                 dh = torch.addcmul(grad_out[t - 1], dh, z_seq[i]) if t > 0 else dh * z_seq[i]
-                dh.addmm_(dgh_seq[i], weight_hh)
+                addmm_(dh, dgh_seq[i], weight_hh)
             d_gx_n[begin:end] = torch.stack(dh_chunk).mul_(dn_pre)  # dL/dgx_n = dL/dgh_n without the factor r
         # dU = Σ_t dgh_tᵀ h_{t−1} and db_hh: one product over all steps, not one per step.
         flat = d_gx.view(steps * batch, three_h)  # (T·B, 3H)
-        d_weight = flat.t() @ hs[:-1].reshape(steps * batch, hid)  # (3H, H)
+        d_weight = mm(flat.t(), hs[:-1].reshape(steps * batch, hid))  # (3H, H)
         d_bias = flat.sum(0) if ctx.has_bias else None
         d_gx[..., 2 * hid :] = d_gx_n  # flat is now dL/dgx: equal to dL/dgh for r and z
-        dx = (flat @ weight_ih).view_as(x) if ctx.needs_input_grad[0] else None
-        d_w_ih = flat.t() @ x.reshape(steps * batch, -1) if ctx.needs_input_grad[1] else None
+        dx = mm(flat, weight_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        d_w_ih = mm(flat.t(), x.reshape(steps * batch, -1)) if ctx.needs_input_grad[1] else None
         d_b_ih = flat.sum(0) if ctx.has_bias else None
         return dx, d_w_ih, d_b_ih, dh, d_weight, d_bias

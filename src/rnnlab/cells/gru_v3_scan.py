@@ -27,6 +27,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from .gru_scan import chunk_steps
+from .matmul import addmm_, mm, mm_out
 
 _sigmoid_backward = torch.ops.aten.sigmoid_backward  # (grad, σ(x)) -> grad ⊙ σ(x)(1 − σ(x))
 _tanh_backward = torch.ops.aten.tanh_backward  # (grad, tanh(x)) -> grad ⊙ (1 − tanh(x)²)
@@ -51,12 +52,10 @@ class GRUv3Scan(torch.autograd.Function):
         act = x.new_empty(steps, batch, 3 * hid)  # input terms [z, r, ĥ], to become [z, r, ĥ] activations
         flat_act = act.view(steps * batch, 3 * hid)
         if weight_ih.shape[0] == 3 * hid:  # gru_v3: one product for the gates and the candidate
-            torch.mm(flat_x, weight_ih.t(), out=flat_act) if bias is None else torch.addmm(
-                bias, flat_x, weight_ih.t(), out=flat_act)
+            mm_out(flat_act, flat_x, weight_ih.t(), bias)
         else:
             cand_bias = bias[-hid:] if bias is not None else None
-            torch.mm(flat_x, weight_ih.t(), out=flat_act[:, 2 * hid :]) if cand_bias is None else torch.addmm(
-                cand_bias, flat_x, weight_ih.t(), out=flat_act[:, 2 * hid :])
+            mm_out(flat_act[:, 2 * hid :], flat_x, weight_ih.t(), cand_bias)
             if bias is not None and bias.shape[0] == 3 * hid:  # gru1, gru3: gates are σ(… + b)
                 act[..., : 2 * hid] = bias[: 2 * hid]
             else:  # gru2 (or a variant built with bias=False)
@@ -73,10 +72,10 @@ class GRUv3Scan(torch.autograd.Function):
         for t in range(steps):
             h = h_seq[t]
             if u_gates_t is not None:
-                a_zr[t].addmm_(h, u_gates_t)
+                addmm_(a_zr[t], h, u_gates_t)
             a_zr[t].sigmoid_()  # z, r
             torch.mul(a_r[t], h, out=rh_seq[t])
-            a_c[t].addmm_(rh_seq[t], u_cand_t).tanh_()  # ĥ
+            addmm_(a_c[t], rh_seq[t], u_cand_t).tanh_()  # ĥ
             torch.lerp(h, a_c[t], a_z[t], out=h_seq[t + 1])  # h + z ⊙ (ĥ − h)
         ctx.save_for_backward(x, weight_ih, bias, weight_hh, hs, act, rh)
         return hs[1:]
@@ -110,21 +109,21 @@ class GRUv3Scan(torch.autograd.Function):
             for t in range(end - 1, begin - 1, -1):
                 i = t - begin
                 torch.mul(dh.unsqueeze(1), fac_seq[i], out=d_seq[i].view(batch, 3, hid))  # dz_pre, dĥ_pre
-                torch.mm(d_c_seq[i], u_cand, out=d_rh)  # dL/d(r ⊙ h)
+                mm_out(d_rh, d_c_seq[i], u_cand)  # dL/d(r ⊙ h)
                 torch.mul(d_rh, fac_r_seq[i], out=d_r_seq[i])  # dr_pre
                 dh = torch.addcmul(grad_out[t - 1], dh, keep_seq[i]) if t > 0 else dh * keep_seq[i]
                 dh.addcmul_(d_rh, r_seq[i])
                 if u_gates is not None:
-                    dh.addmm_(d_zr_seq[i], u_gates)
+                    addmm_(dh, d_zr_seq[i], u_gates)
         flat = d.view(steps * batch, three_h)  # (T·B, 3H)
         flat_x = x.reshape(steps * batch, -1)  # (T·B, m)
         # Every weight gradient: one product over all steps.
-        d_weight_hh = flat[:, 2 * hid :].t() @ rh.view(steps * batch, hid)  # dU_h (H, H)
+        d_weight_hh = mm(flat[:, 2 * hid :].t(), rh.view(steps * batch, hid))  # dU_h (H, H)
         if u_gates is not None:
-            d_weight_hh = torch.cat([flat[:, : 2 * hid].t() @ hs[:-1].reshape(steps * batch, hid), d_weight_hh])
+            d_weight_hh = torch.cat([mm(flat[:, : 2 * hid].t(), hs[:-1].reshape(steps * batch, hid)), d_weight_hh])
         d_in = flat if weight_ih.shape[0] == three_h else flat[:, 2 * hid :]  # rows that W_ih feeds
-        dx = (d_in @ weight_ih).view_as(x) if ctx.needs_input_grad[0] else None
-        d_weight_ih = d_in.t() @ flat_x if ctx.needs_input_grad[1] else None
+        dx = mm(d_in, weight_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        d_weight_ih = mm(d_in.t(), flat_x) if ctx.needs_input_grad[1] else None
         d_bias = None
         if bias is not None:
             d_bias = flat.sum(0) if bias.shape[0] == three_h else flat[:, 2 * hid :].sum(0)

@@ -43,6 +43,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from .matmul import addmm_, mm
+
 
 class LSTM1997Scan(torch.autograd.Function):
     """(hs, cs, gs) = LSTM1997Scan.apply(projected, h0, c0, gates0, weight_hh, blocks, forget_gate, truncated,
@@ -74,7 +76,7 @@ class LSTM1997Scan(torch.autograd.Function):
         cell_at = rows - hidden
         act_seq, r_seq, c_seq = act.unbind(0), rs.unbind(0), cs.unbind(0)
         for t in range(steps):
-            a = act_seq[t].addmm_(r_seq[t], w_t).sigmoid_()  # (B, G)
+            a = addmm_(act_seq[t], r_seq[t], w_t).sigmoid_()  # (B, G)
             in_gate = a[:, :K].unsqueeze(-1)  # (B, K, 1)
             cell_input = a[:, cell_at:].view(batch, K, S).mul(4.0).sub_(2.0)  # g
             c_new = c_seq[t + 1].view(batch, K, S)
@@ -151,8 +153,8 @@ class LSTM1997Scan(torch.autograd.Function):
                 if grad_g is not None:
                     d[:, :fed].add_(gate_slope_out[t])
             if not ctx.truncated:
-                dr = d @ weight_hh  # (B, R)
+                dr = mm(d, weight_hh)  # (B, R)
                 dh, dg = dr[:, :hidden], dr[:, hidden:]
         flat = dnet.view(steps * batch, rows)
-        d_weight = flat.t() @ rs[:-1].reshape(steps * batch, -1)  # Σ_t dnet_tᵀ r_{t−1}: one product
+        d_weight = mm(flat.t(), rs[:-1].reshape(steps * batch, -1))  # Σ_t dnet_tᵀ r_{t−1}: one product
         return dnet, dh, dc.reshape(batch, hidden), dg, d_weight, None, None, None, None
