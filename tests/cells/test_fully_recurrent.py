@@ -12,7 +12,6 @@ import torch
 
 import rnnlab
 from rnnlab.cells import FullyRecurrentCell, FullyRecurrentState
-from rnnlab.cells.fully_recurrent import FullyRecurrentScan
 
 D = torch.float64
 
@@ -97,23 +96,6 @@ def test_f_prime_is_the_derivative_read_from_the_output():
 
 def _leaf(*shape):
     return torch.randn(*shape, dtype=D, requires_grad=True)
-
-
-@pytest.mark.parametrize("steps", [1, 6])
-@pytest.mark.parametrize("logistic", [True, False], ids=["logistic", "tanh"])
-@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no bias"])
-def test_scan_gradcheck(steps, logistic, with_bias):
-    torch.manual_seed(0)
-    args = (_leaf(steps, 3, 2), _leaf(4, 2), _leaf(4) if with_bias else None, _leaf(3, 4), _leaf(4, 4), logistic)
-    assert torch.autograd.gradcheck(FullyRecurrentScan.apply, args)
-
-
-def test_scan_skips_the_input_gradient_when_not_needed():
-    torch.manual_seed(0)
-    x = torch.randn(5, 3, 2, dtype=D)
-    params = [_leaf(4, 2), _leaf(4), _leaf(3, 4), _leaf(4, 4)]
-    FullyRecurrentScan.apply(x, *params, True).sum().backward()
-    assert x.grad is None and all(p.grad is not None for p in params)
 
 
 def test_a_second_derivative_is_refused_not_silently_wrong():

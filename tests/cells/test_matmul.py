@@ -80,7 +80,8 @@ def test_a_bad_backend_name_is_refused_with_the_choices(monkeypatch):
 
 
 @needs_onednn
-@pytest.mark.parametrize("cell", ["gru", "gru_v3", "gru1", "gru2", "gru3", "lstm1997", "fully_recurrent"])
+@pytest.mark.parametrize("cell", ["gru", "gru_v3", "gru1", "gru2", "gru3", "lstm1997", "fully_recurrent",
+                                  "elman_tanh", "elman_relu"])
 def test_a_scan_kernel_computes_the_same_on_both_backends(cell, monkeypatch):
     """Sizes where every per-step product and every weight gradient is large enough for oneDNN."""
     calls = []

@@ -5,9 +5,9 @@ its ``state_dict`` into the rnnlab twin with ``strict=True``, run both on the sa
 input and initial state, and compare outputs, final states and every gradient
 (input, h0/c0, each parameter matched by its ``state_dict`` key).
 
-rnnlab.GRU runs its own hand-written kernel on CPU, so its float32 comparison is a
-real test of that kernel; rnnlab.RNN/LSTM run torch's fused kernels on their fast
-path, and their plain reference loops with ``fast_paths = False``.
+rnnlab.GRU and rnnlab.RNN run their own hand-written kernels on CPU, so their float32
+comparisons are real tests of those kernels; rnnlab.LSTM runs torch's fused kernel on
+its fast path; all three run their plain reference loops with ``fast_paths = False``.
 """
 
 from __future__ import annotations

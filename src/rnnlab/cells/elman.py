@@ -8,7 +8,9 @@ layer receives the input and a copy of its own previous activation (the
 
 Elman used the logistic function; ``elman_tanh`` and ``elman_relu`` are the two
 forms torch.nn.RNN offers, with torch.nn.RNN's two bias vectors (one would do;
-two keep the weights interchangeable with torch.nn).
+two keep the weights interchangeable with torch.nn).  On CPU a whole sequence runs
+on a hand-written kernel (elman_scan.py) that is faster than torch's own; on GPU,
+on cuDNN.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .base import last_steps
+from .elman_scan import ElmanScan
 from .registry import register
 from .torch_kernels import TorchKernelCell
 
@@ -47,6 +51,16 @@ class ElmanCell(TorchKernelCell):
         self.check_step(x, h)
         h = self.activation(F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh))
         return h, h
+
+    def uses_torch_kernel(self, x: Tensor) -> bool:
+        return x.device.type != "cpu"  # on CPU the hand-written scan is faster than torch's kernel
+
+    def sequence(self, x: Tensor, h: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        if self.uses_torch_kernel(x):
+            return super().sequence(x, h, lengths)
+        y = ElmanScan.apply(x, self.weight_ih, self.bias_ih, h, self.weight_hh, self.bias_hh,
+                            self.nonlinearity)  # (T, B, H)
+        return y, last_steps(y, lengths)
 
 
 register("elman_tanh", lambda i, h, **kw: ElmanCell(i, h, nonlinearity="tanh", **kw),

@@ -55,17 +55,9 @@ near-linear range (y ≈ ½, slope ¼), and weight_hh's spectral radius near 1/�
 recurrence neither saturates nor explodes before learning.  Weight guessing (Hochreiter &
 Schmidhuber 1996) draws its own weights, uniform in [−a, a], whatever this start.
 
-The whole-sequence kernel (``FullyRecurrentScan``): the input terms weight_ih x_t + bias
-of all steps are one matrix product; per step, one product y(t) weight_hhᵀ added onto them
-and one element-wise f, in place.  Saved for backward: x and y(0) … y(T).  The backward
-sweep costs one element-wise product and one matrix product a step, e.g.
-
-    δ(t) = f′(s(t)) ⊙ (∂L/∂y(t+1) + δ(t+1) weight_hh)        f′ read from y: y(1 − y) or 1 − y²
-
-and each weight gradient is one product over all steps (d weight_hh = Σ_t δ(t)ᵀ y(t)),
-not one per step as autograd would do through a loop.  Checked against autograd with
-``torch.autograd.gradcheck`` (float64) and against the reference loop in
-tests/cells/test_fully_recurrent.py.
+A whole sequence runs on the Elman network's kernel (``ElmanScan``, elman_scan.py): the
+recurrence s(t) = weight_hh y(t) + weight_ih x(t) + bias is the same, and so is its hand-written
+backward pass; checked here against the reference loop (tests/cells/test_fully_recurrent.py).
 """
 
 from __future__ import annotations
@@ -76,10 +68,9 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
 
 from .base import RecurrentCell, last_steps
-from .matmul import addmm, addmm_, mm, mm_out
+from .elman_scan import ElmanScan
 from .registry import register
 
 NONLINEARITIES = ("logistic", "tanh")
@@ -90,57 +81,6 @@ class FullyRecurrentState(NamedTuple):
 
     visible: Tensor  # (B, k): y_k(t) of the visible units, the cell's output
     hidden: Tensor  # (B, n − k)
-
-
-class FullyRecurrentScan(torch.autograd.Function):
-    """ys = FullyRecurrentScan.apply(x, weight_ih, bias, y0, weight_hh, logistic).
-
-    x         (T, B, m)     the inputs x(0) … x(T−1)
-    weight_ih (n, m), bias (n,) or None, weight_hh (n, n)
-    y0        (B, n)        the units before the first step, y(0)
-    logistic  bool          f is the logistic (True) or tanh (False)
-    returns   (T, B, n)     y(1) … y(T)
-    """
-
-    @staticmethod
-    def forward(ctx, x: Tensor, weight_ih: Tensor, bias: Tensor | None, y0: Tensor, weight_hh: Tensor,
-                logistic: bool) -> Tensor:
-        steps, batch, _ = x.shape
-        n = weight_hh.shape[0]
-        ys = x.new_empty(steps + 1, batch, n)  # y(0) … y(T); rows 1.. first hold the input terms
-        ys[0] = y0
-        flat_x = x.reshape(steps * batch, -1)  # (T·B, m)
-        flat_terms = ys[1:].view(steps * batch, n)  # (T·B, n)
-        mm_out(flat_terms, flat_x, weight_ih.t(), bias)
-        w_hh_t = weight_hh.t()  # (n, n)
-        y_seq = ys.unbind(0)  # per-step views made once
-        for t in range(steps):
-            addmm_(y_seq[t + 1], y_seq[t], w_hh_t)  # s(t) = terms + y(t) W_hhᵀ
-            y_seq[t + 1].sigmoid_() if logistic else y_seq[t + 1].tanh_()  # y(t+1) = f(s(t))
-        ctx.save_for_backward(x, weight_ih, weight_hh, ys)
-        ctx.logistic, ctx.has_bias = logistic, bias is not None
-        return ys[1:]
-
-    @staticmethod
-    @once_differentiable  # a second derivative would need its own hand-written pass
-    def backward(ctx, grad_out: Tensor):
-        x, weight_ih, weight_hh, ys = ctx.saved_tensors
-        steps, batch, n = grad_out.shape
-        after = ys[1:]  # (T, B, n) y(1) … y(T)
-        # δ(t) = ∂L/∂s(t), built in place from f′(s(t)), every step's factor at once
-        delta = after * (1 - after) if ctx.logistic else 1 - after * after  # (T, B, n)
-        delta_seq = delta.unbind(0)
-        dy = grad_out[steps - 1]  # ∂L/∂y(t+1): from the output at step t and from step t+1
-        for t in range(steps - 1, -1, -1):
-            delta_seq[t].mul_(dy)
-            dy = addmm(grad_out[t - 1], delta_seq[t], weight_hh) if t > 0 else mm(delta_seq[t], weight_hh)
-        flat = delta.view(steps * batch, n)  # (T·B, n)
-        # Every weight gradient: one product over all steps.
-        d_weight_hh = mm(flat.t(), ys[:-1].reshape(steps * batch, n))  # Σ_t δ(t)ᵀ y(t)
-        d_weight_ih = mm(flat.t(), x.reshape(steps * batch, -1)) if ctx.needs_input_grad[1] else None
-        d_bias = flat.sum(0) if ctx.has_bias else None
-        dx = mm(flat, weight_ih).view(x.shape) if ctx.needs_input_grad[0] else None
-        return dx, d_weight_ih, d_bias, dy, d_weight_hh, None
 
 
 class FullyRecurrentCell(RecurrentCell):
@@ -214,8 +154,8 @@ class FullyRecurrentCell(RecurrentCell):
         return y[:, : self.visible], self.split_units(y)
 
     def sequence(self, x: Tensor, state, lengths: Tensor | None = None) -> tuple[Tensor, object]:
-        ys = FullyRecurrentScan.apply(x, self.weight_ih, self.bias, self.units(state), self.weight_hh,
-                                      self.logistic)  # (T, B, n)
+        ys = ElmanScan.apply(x, self.weight_ih, self.bias, self.units(state), self.weight_hh, None,
+                             "logistic" if self.logistic else "tanh")  # (T, B, n)
         return ys[..., : self.visible], self.split_units(last_steps(ys, lengths))
 
     def teacher_forced(self, x: Tensor, targets: Tensor, state=None, lengths: Tensor | None = None):

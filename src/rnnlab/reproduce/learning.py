@@ -11,7 +11,7 @@ Four claims, each with its rows in results.json and its picture:
 
 1. **RTRL = BPTT.**  On one batch, in float64, the gradient that ``train.algorithm = rtrl`` computes for
    ``fully_recurrent``, ``elman_tanh``, ``lstm`` and ``gru`` equals BPTT's (autograd through the layer,
-   torch's fused kernels where there are some): max |g_RTRL − g_BPTT| ÷ max |g_BPTT| ≤ 1e-8, on an N→1
+   whole-sequence kernels where there are some): max |g_RTRL − g_BPTT| ÷ max |g_BPTT| ≤ 1e-8, on an N→1
    task with padded sequences (``two_sequence``) and an N→N stream (``delayed_recall``).  SnAp-1's and
    UORO's distance from the same gradient is reported beside (SnAp-1: its bias; UORO: the mean of K
    estimates, whose distance shrinks like 1/√K if it is unbiased).
@@ -165,7 +165,7 @@ def _agreement_rows(context: Measuring, settings: LearningSettings) -> list[dict
     described = [f"{label}: `{task}` {' '.join(f'`{s}`' for s in options)}, batches of "
                  f"{FULL_MEASURE.agreement_batch}, model.dtype = float64, the same weights (train.seed = 0)"
                  for label, (task, options) in full.items()]
-    described.append("BPTT: autograd through the layer (fused kernels where there are some); the others: the "
+    described.append("BPTT: autograd through the layer (its whole-sequence kernel where there is one); the others: the "
                      "gradient their train_batch hands to the update; value: max |g − g_BPTT| ÷ max |g_BPTT|")
     for label, (task, options) in _agreement_tasks(settings).items():
         algorithms = ("rtrl", "snap1", "uoro") if label == "N→N" else ("rtrl",)
@@ -224,7 +224,7 @@ def _cost_rows(context: Measuring, settings: LearningSettings) -> list[dict]:
                  "train.online = false (one update a batch; the update itself not timed)",
                  "each configuration in a fresh process forked from a clean one; time: wall clock of the batch ÷ T; "
                  "memory: growth of the resident set during the batch (VmHWM reset by /proc/self/clear_refs; glibc "
-                 "mmap threshold 64 KiB, heap trimmed before)", "BPTT on torch's fused kernel; the others on the "
+                 "mmap threshold 64 KiB, heap trimmed before)", "BPTT on the layer's whole-sequence kernel; the others on the "
                  "layer's plain loop with torch.func (J_t, K_t, jvp, vjp)",
                  f"grid: n in {list(FULL_MEASURE.cost_units)} at T = {FULL_MEASURE.time_steps:,}; T in "
                  f"{list(FULL_MEASURE.cost_steps)} at n in {list(FULL_MEASURE.long_units)}"]
