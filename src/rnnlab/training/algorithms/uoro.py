@@ -26,7 +26,8 @@ n units, like BPTT's.  The price is variance (Cooijmans & Martens 2019, "On the 
 recurrent optimization", analyse it).  Measured (one thread, B = 1, float32, elman_tanh on adding): memory
 flat in T (27 KiB at n = 32 for T = 100 and 1,000; RTRL 700 KiB); time about 2–3 ms a step up to n = 64,
 the ``torch.func`` transforms' own overhead (≈ 1 ms each) rather than arithmetic, so UORO overtakes RTRL
-only from n ≈ 64 (at n = 128: 2.6 ms against RTRL's 21 ms; BPTT's fused kernel 0.09 ms).
+only from n ≈ 64 (at n = 128: 2.6 ms against RTRL's 21 ms; BPTT 0.09 ms on torch's fused
+kernel, which elman_tanh then ran on).
 
 Randomness: the signs come from a torch.Generator seeded afresh at each training step from (train.seed,
 the step) (sensitivity.batch_generator), so a run is reproducible, and a resumed run draws exactly what
