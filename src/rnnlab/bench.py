@@ -243,6 +243,11 @@ def measure_matmul_peak(sizes: tuple[int, ...] = PEAK_MATMUL_SIZES) -> dict:
             "gflops_per_s": by_size[best], "kernels_backend": matmul.backend(), "threads": torch.get_num_threads()}
 
 
+def _kernels_backend(rows: int, inner: int, cols: int) -> str:
+    """The library that rnnlab's kernels use for a float32 (rows, inner) @ (inner, cols) product."""
+    return "onednn" if matmul.uses_onednn(torch.empty(rows, inner), torch.empty(inner, cols)) else "blas"
+
+
 def _forward(layer: nn.Module, x: Tensor) -> None:
     with torch.no_grad():
         layer(x)
@@ -440,7 +445,7 @@ def run_bench(out_dir: str | Path, *, quick: bool = False, sizes: list[Size] | N
         step = (size.batch, size.hidden_size, 3 * size.hidden_size)  # the GRU's recurrent product of one step
         report["sizes"].append({**size._asdict(), "label": size.label, "contenders": results,
                                 "step_matmul": {"shape": list(step), "gflops_per_s": matmul_rate(*step) / 1e9,
-                                                "backend": matmul.backend()}})
+                                                "backend": _kernels_backend(*step)}})
     if ntm:
         options = dict(ntm) if isinstance(ntm, dict) else {}
         grid = {key: options.pop(key) for key in ("batch_sizes", "threads") if key in options}
