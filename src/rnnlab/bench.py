@@ -208,7 +208,8 @@ def matmul_flops(layer: nn.Module, size: Size) -> int:
     return 6 * size.batch * size.steps * per_step
 
 
-def matmul_rate(rows: int, inner: int, cols: int, repeats: int = MATMUL_REPEATS, backend: str | None = None) -> float:
+def matmul_rate(rows: int, inner: int, cols: int, repeats: int = MATMUL_REPEATS,
+                backend: str | None = None) -> float:
     """FLOP/s of a float32 (rows, inner) @ (inner, cols) product on this machine and torch's threads, as
     the kernels compute it (``rnnlab.cells.matmul.mm`` with ``backend``, the kernels' own if None): the best
     of ``repeats`` timings, each of enough back-to-back products to last MATMUL_MIN_SECONDS."""

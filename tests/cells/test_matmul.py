@@ -23,8 +23,9 @@ def backend(request):
 def _operands(rows, inner, cols, transposed=False):
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(rows, inner, generator=generator)
-    b = torch.randn(cols, inner, generator=generator).t() if transposed else torch.randn(inner, cols, generator=generator)
-    return a, b
+    if transposed:
+        return a, torch.randn(cols, inner, generator=generator).t()
+    return a, torch.randn(inner, cols, generator=generator)
 
 
 def _close(result, reference):  # float32 rounding of sums of 256 products of unit normals

@@ -1,33 +1,36 @@
 """Float32 matrix products for the hand-written kernels, on oneDNN where torch's BLAS is slow.
 
 torch's CPU build sends a float32 ``torch.mm`` to MKL's sgemm.  On AMD processors MKL takes a
-code path below its AVX-512 one: on this project's machine (AMD EPYC, Zen 5, AVX-512) sgemm
-runs at about 105 GFLOP/s a thread, while oneDNN, the library behind torch.nn.LSTM's CPU
-kernel, reaches 215–235 GFLOP/s on the same products (measured with ``rnnlab bench``'s
-``matmul_rate``, one thread: (64, 512) @ (512, 1536) 1,011 against 469 µs; (3200, 512) @
-(512, 2048) 64.8 against 28.7 ms).  On Intel processors the two are close.
+code path below its AVX-512 one: on this project's machine (AMD EPYC, Zen 5, AVX-512) sgemm runs
+at about 105 GFLOP/s a thread, while oneDNN, the library behind torch.nn.LSTM's CPU kernel,
+reaches 215–235 GFLOP/s on the same products (one thread, sgemm against oneDNN: (64, 512) @
+(512, 1536) 1,011 against 469 µs; (3200, 512) @ (512, 2048) 64.8 against 28.7 ms).  On Intel
+processors the two should be close (not measured here).
 
-``mm(a, b)`` is ``a @ b`` (``mm_out``, ``addmm`` and ``addmm_`` write it into a given tensor or add it to one); it calls oneDNN's inner product (``torch.ops.mkldnn._linear_pointwise``,
-the op torch.compile's CPU backend emits for linear layers, on ordinary strided tensors) when
+``mm(a, b)`` is ``a @ b``; ``mm_out``, ``addmm`` and ``addmm_`` write it into a given tensor or
+add it to one.  Each calls oneDNN's inner product (``torch.ops.mkldnn._linear_pointwise``, the op
+torch.compile's CPU backend emits for linear layers, on ordinary strided tensors) when
 
     both operands are float32 CPU tensors, torch has oneDNN, the backend is "onednn" (the default
     where oneDNN is available), rows·inner·cols ≥ ONEDNN_MIN_MACS and no side is below ONEDNN_MIN_SIDE,
 
 and ``torch.mm`` otherwise.  oneDNN spends about 10 µs a call before any arithmetic, so BLAS is
-faster below about 10⁶ multiply-adds (measured: (1, 100) @ (100, 400) 4 against 13 µs; (32, 100)
-@ (100, 400) 28 against 24 µs); and a product with a side of 1 is memory-bound, where oneDNN
-loses (the weight gradient of a 1-wide input, (300, 12544) @ (12544, 1): 2,970 against 235 µs),
-while from a side of 4 up it wins ((4, 512) @ (512, 1536): 100 against 134 µs).  The choice depends on shapes and dtype only, never on a timing,
-so the same run takes the same path, and its numbers are the same, every time.  Float64 (the
-gradchecks) always takes ``torch.mm``.
+faster below about 10⁶ multiply-adds (BLAS against oneDNN: (1, 100) @ (100, 400) 4 against 13 µs;
+(32, 100) @ (100, 400) 28 against 24 µs); and a product with a side of 1 is memory-bound, where
+oneDNN loses (the weight gradient of a 1-wide input, (300, 12544) @ (12544, 1): 235 against
+2,970 µs), while from a side of 4 up it wins ((4, 512) @ (512, 1536): 134 against 100 µs).  The
+choice depends on shapes and dtype only, never on a timing, so a run takes the same path, and
+gets the same numbers, every time.  Float64 (the gradchecks) always takes ``torch.mm``.
 
 These products are for the kernels' own forward and backward passes (``torch.autograd.Function``),
-where autograd does not watch.  Where autograd does watch (grad mode on and an operand that
-requires grad), ``mm`` takes ``torch.mm``, which has a derivative; oneDNN's op has none.  The two backends sum in different
-orders, so their results differ by float32 rounding (about 1e-6 relative; tests/cells/test_matmul.py).
+where autograd does not watch.  Where it does (grad mode on and an operand that requires grad),
+``mm`` takes ``torch.mm``, which has a derivative; oneDNN's op has none.  The two libraries sum in
+different orders, so their results differ by float32 rounding (tests/cells/test_matmul.py).
+oneDNN also copies operands into its own layout: a layer's peak memory grows (rnnlab.GRU at
+(64, 50, 512, 512): 107 against 86 MB).
 
-Set the environment variable ``RNNLAB_MATMUL=blas`` before the first product to keep every
-product on ``torch.mm`` (e.g. to compare the two); ``set_backend`` does the same in a program.
+``RNNLAB_MATMUL=blas`` in the environment when rnnlab is imported keeps every product on
+``torch.mm`` (to compare the two, or to save that memory); ``set_backend`` does the same in a program.
 """
 
 from __future__ import annotations
