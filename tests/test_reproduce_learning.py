@@ -92,15 +92,15 @@ def test_an_rtrl_off_by_one_part_in_a_million_fails_the_experiment(tmp_path, mon
 def test_memory_grows_with_t_under_bptt_and_not_under_rtrl():
     """n = 8, as in the experiment's grid (at n = 4 RTRL's tiny per-step tensors make glibc's heap grow within the
     batch by ~1.4 KB a step, all of it free and returned by malloc_trim after the batch: not memory RTRL keeps)."""
-    short, long = measure_cost("bptt", 8, 50), measure_cost("bptt", 8, 2000)
-    flat_short, flat_long = measure_cost("rtrl", 8, 50), measure_cost("rtrl", 8, 2000)
-    # BPTT must keep at least the states of the 1,950 more steps: n float32 numbers each (its kernel keeps about
-    # 0.8 KB a step here; autograd through torch's fused RNN kernel, which elman_tanh ran on before, ~2 KB).
-    assert long.peak_bytes - short.peak_bytes > (2000 - 50) * 8 * 4
+    short, long = measure_cost("bptt", 8, 50), measure_cost("bptt", 8, 10_000)
+    flat_short, flat_long = measure_cost("rtrl", 8, 50), measure_cost("rtrl", 8, 10_000)
+    # BPTT must keep at least the states of the 9,950 more steps: n float32 numbers each (its kernel keeps about
+    # 0.74 KB a step here; autograd through torch's fused RNN kernel, which elman_tanh ran on before, ~2 KB).
+    assert long.peak_bytes - short.peak_bytes > (10_000 - 50) * 8 * 4
     assert abs(flat_long.peak_bytes - flat_short.peak_bytes) < 1e6
     assert growth_per_step([flat_short, flat_long]) < learning.FLAT * growth_per_step([short, long])
     assert all(c.seconds_per_step > 0 for c in (short, long, flat_short, flat_long))
-    assert (long.steps, long.units, long.algorithm) == (2000, 8, "bptt")
+    assert (long.steps, long.units, long.algorithm) == (10_000, 8, "bptt")
     # P = n² + n·1 + 2n for an Elman layer of n units reading one input
     assert flat_long.parameters == 8 * 8 + 8 + 16 and flat_long.kept_floats == 8 * flat_long.parameters
 
@@ -109,7 +109,7 @@ def test_cost_grid_and_the_fitted_numbers():
     grid = learning.cost_grid(learning.FULL_MEASURE)
     assert len(grid) == 4 * 4 * 3 == len(set(grid)) and ("rtrl", 64, 10_000) in grid  # every n at every T
     quick = learning.cost_grid(learning.QUICK_MEASURE)
-    assert ("uoro", 8, 2000) in quick and ("uoro", 32, 100) in quick and ("uoro", 32, 2000) not in quick
+    assert ("uoro", 8, 10_000) in quick and ("uoro", 32, 100) in quick and ("uoro", 32, 10_000) not in quick
     costs = [learning_measures.Cost("rtrl", n, 100, 1e-3 * (n / 8) ** 3, 100 * n, 0, 0) for n in (8, 16, 32)]
     assert learning_measures.exponent(costs) == pytest.approx(3.0)
     lines = [learning_measures.Cost("bptt", 8, T, 1e-4, 5000 * T + 7, 0, 0) for T in (100, 1000, 10_000)]
