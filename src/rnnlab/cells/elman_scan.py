@@ -23,8 +23,8 @@ with every step's factor f′ computed at once before the sweep, and each weight
 gradient is one product over all steps (dW_hh = Σ_t δ_tᵀ y_{t−1}), not one per step
 as autograd would take through a loop.  The products go through ``matmul`` (oneDNN
 where torch's BLAS is slow).  On CPU this is faster than torch's own RNN kernel at
-every size of ``rnnlab bench`` (one thread, forward + backward: 20 against 37 ms at
-(16, 784, 1, 100) on BLAS; 60 against 113 ms at (64, 50, 512, 512) on oneDNN).
+every size of ``rnnlab bench`` (one thread, forward + backward: 20 against 35 ms at
+(16, 784, 1, 100) on BLAS; 57 against 107 ms at (64, 50, 512, 512) on oneDNN).
 Checked against autograd with ``torch.autograd.gradcheck`` (float64) in
 tests/cells/test_elman_scan.py.
 """
@@ -47,8 +47,8 @@ def _activate_(s: Tensor, activation: str) -> Tensor:
     return s.tanh_() if activation == "tanh" else s.relu_()
 
 
-def _slope(y: Tensor, activation: str) -> Tensor:
-    """f′(s) read from y = f(s), as a new tensor."""
+def activation_slope(y: Tensor, activation: str) -> Tensor:
+    """f′(s) read from y = f(s), as a new tensor: y(1 − y), 1 − y², or [y > 0]."""
     if activation == "logistic":
         return y * (1 - y)
     return 1 - y * y if activation == "tanh" else (y > 0).to(y.dtype)
@@ -89,7 +89,7 @@ class ElmanScan(torch.autograd.Function):
     def backward(ctx, grad_out: Tensor):
         x, weight_ih, weight_hh, ys = ctx.saved_tensors
         steps, batch, hid = grad_out.shape
-        delta = _slope(ys[1:], ctx.activation)  # (T, B, H) f′(s_t), to become δ_t in place
+        delta = activation_slope(ys[1:], ctx.activation)  # (T, B, H) f′(s_t), to become δ_t in place
         delta_seq = delta.unbind(0)
         dy = grad_out[steps - 1]  # ∂L/∂y_t: from the output at step t and from step t+1
         for t in range(steps - 1, -1, -1):

@@ -70,7 +70,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import RecurrentCell, last_steps
-from .elman_scan import ElmanScan
+from .elman_scan import ElmanScan, activation_slope
 from .registry import register
 
 NONLINEARITIES = ("logistic", "tanh")
@@ -135,7 +135,7 @@ class FullyRecurrentCell(RecurrentCell):
 
     def f_prime(self, y: Tensor) -> Tensor:
         """f′(s) read from y = f(s): y(1 − y) for the logistic, 1 − y² for tanh (the paper's f′_k(s_k(t)))."""
-        return y * (1 - y) if self.logistic else 1 - y * y
+        return activation_slope(y, self.nonlinearity)
 
     def units(self, state) -> Tensor:
         """All n units y(t), (B, n), visible first, from a state of this cell."""
@@ -155,7 +155,7 @@ class FullyRecurrentCell(RecurrentCell):
 
     def sequence(self, x: Tensor, state, lengths: Tensor | None = None) -> tuple[Tensor, object]:
         ys = ElmanScan.apply(x, self.weight_ih, self.bias, self.units(state), self.weight_hh, None,
-                             "logistic" if self.logistic else "tanh")  # (T, B, n)
+                             self.nonlinearity)  # (T, B, n)
         return ys[..., : self.visible], self.split_units(last_steps(ys, lengths))
 
     def teacher_forced(self, x: Tensor, targets: Tensor, state=None, lengths: Tensor | None = None):

@@ -120,7 +120,8 @@ class GRUv3Scan(torch.autograd.Function):
         # Every weight gradient: one product over all steps.
         d_weight_hh = mm(flat[:, 2 * hid :].t(), rh.view(steps * batch, hid))  # dU_h (H, H)
         if u_gates is not None:
-            d_weight_hh = torch.cat([mm(flat[:, : 2 * hid].t(), hs[:-1].reshape(steps * batch, hid)), d_weight_hh])
+            d_weight_gates = mm(flat[:, : 2 * hid].t(), hs[:-1].reshape(steps * batch, hid))  # dU_z, dU_r (2H, H)
+            d_weight_hh = torch.cat([d_weight_gates, d_weight_hh])
         d_in = flat if weight_ih.shape[0] == three_h else flat[:, 2 * hid :]  # rows that W_ih feeds
         dx = mm(d_in, weight_ih).view_as(x) if ctx.needs_input_grad[0] else None
         d_weight_ih = mm(d_in.t(), flat_x) if ctx.needs_input_grad[1] else None

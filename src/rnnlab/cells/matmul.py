@@ -63,10 +63,14 @@ def available_backends() -> tuple[str, ...]:
 
 
 def _default_backend() -> str:
+    """RNNLAB_MATMUL's backend where this build has it ("onednn" falls back to "blas" where it has not), else the
+    first available."""
     wanted = os.environ.get("RNNLAB_MATMUL", "").strip().lower()
     if wanted and wanted not in BACKENDS:
         raise ValueError(f"RNNLAB_MATMUL must be one of {', '.join(BACKENDS)}; got {wanted!r}")
-    return wanted or available_backends()[0]
+    if not wanted:
+        return available_backends()[0]
+    return wanted if wanted in available_backends() else "blas"
 
 
 _backend = _default_backend()
@@ -74,7 +78,7 @@ _backend = _default_backend()
 
 def backend() -> str:
     """The backend that ``mm`` uses for large float32 products: "onednn" or "blas"."""
-    return _backend if _backend in available_backends() else "blas"
+    return _backend
 
 
 def set_backend(name: str) -> None:
@@ -97,12 +101,17 @@ def uses_onednn(a: Tensor, b: Tensor, backend_name: str | None = None) -> bool:
             and not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)))
 
 
+def _onednn_mm(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:
+    """a @ b (+ bias) on oneDNN, once ``uses_onednn`` has said so."""
+    return _ONEDNN_LINEAR(a, b.t(), bias, "none", [], "")  # the op computes a @ weightᵀ + bias
+
+
 def mm(a: Tensor, b: Tensor, bias: Tensor | None = None, *, backend_name: str | None = None) -> Tensor:
     """a @ b (+ bias) for a (M, K), b (K, N), bias (N,) or None; any strides -> (M, N), contiguous.
 
     ``backend_name`` overrides the module's backend for this product (the bench times both)."""
     if uses_onednn(a, b, backend_name):
-        return _ONEDNN_LINEAR(a, b.t(), bias, "none", [], "")  # the op computes a @ weightᵀ + bias
+        return _onednn_mm(a, b, bias)
     return torch.mm(a, b) if bias is None else torch.addmm(bias, a, b)
 
 
@@ -110,19 +119,19 @@ def mm_out(out: Tensor, a: Tensor, b: Tensor, bias: Tensor | None = None, *,
            backend_name: str | None = None) -> Tensor:
     """out = a @ b (+ bias), written into ``out`` (M, N), which may be a strided view; returns ``out``."""
     if uses_onednn(a, b, backend_name):
-        return out.copy_(mm(a, b, bias, backend_name=backend_name))
+        return out.copy_(_onednn_mm(a, b, bias))
     return torch.mm(a, b, out=out) if bias is None else torch.addmm(bias, a, b, out=out)
 
 
 def addmm(summand: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """summand + a @ b as a new (M, N) tensor; ``summand`` (M, N) or broadcastable to it."""
     if uses_onednn(a, b):
-        return mm(a, b).add_(summand)
+        return _onednn_mm(a, b).add_(summand)
     return torch.addmm(summand, a, b)
 
 
 def addmm_(out: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """out += a @ b in place, ``out`` (M, N) possibly a strided view; returns ``out``."""
     if uses_onednn(a, b):
-        return out.add_(mm(a, b))
+        return out.add_(_onednn_mm(a, b))
     return out.addmm_(a, b)

@@ -166,8 +166,9 @@ def _agreement_rows(context: Measuring, settings: LearningSettings) -> list[dict
     described = [f"{label}: `{task}` {' '.join(f'`{s}`' for s in options)}, batches of "
                  f"{FULL_MEASURE.agreement_batch}, model.dtype = float64, the same weights (train.seed = 0)"
                  for label, (task, options) in full.items()]
-    described.append("BPTT: autograd through the layer (its whole-sequence kernel where there is one); the others: the "
-                     "gradient their train_batch hands to the update; value: max |g − g_BPTT| ÷ max |g_BPTT|")
+    described.append("BPTT: autograd through the layer (its whole-sequence kernel where there is one); the "
+                     "others: the gradient their train_batch hands to the update; value: max |g − g_BPTT| ÷ "
+                     "max |g_BPTT|")
     for label, (task, options) in _agreement_tasks(settings).items():
         algorithms = ("rtrl", "snap1", "uoro") if label == "N→N" else ("rtrl",)
         for cell in AGREEMENT_CELLS:
@@ -225,8 +226,9 @@ def _cost_rows(context: Measuring, settings: LearningSettings) -> list[dict]:
                  "train.online = false (one update a batch; the update itself not timed)",
                  "each configuration in a fresh process forked from a clean one; time: wall clock of the batch ÷ T; "
                  "memory: growth of the resident set during the batch (VmHWM reset by /proc/self/clear_refs; glibc "
-                 "mmap threshold 64 KiB, heap trimmed before)", "BPTT on the layer's whole-sequence kernel; the others on the "
-                 "layer's plain loop with torch.func (J_t, K_t, jvp, vjp)",
+                 "mmap threshold 64 KiB, heap trimmed before)",
+                 "BPTT on the layer's whole-sequence kernel; the others on the layer's plain loop with torch.func "
+                 "(J_t, K_t, jvp, vjp)",
                  f"grid: n in {list(FULL_MEASURE.cost_units)} at T = {FULL_MEASURE.time_steps:,}; T in "
                  f"{list(FULL_MEASURE.cost_steps)} at n in {list(FULL_MEASURE.long_units)}"]
     changes = _changes(("cost_units", "time_steps", "cost_steps", "memory_units", "long_units"))
